@@ -1,0 +1,273 @@
+"""Handoff writes: qualification, routing, claim, accept, reject, touch and conversion.
+
+This is where marketing and sales meet, so it is the one app that calls both.
+"""
+
+from __future__ import annotations
+
+import datetime
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from handoff.models import Handoff, QualificationRule, RejectReason, SlaTier, TeamRouting
+from leadflow.errors import ApplicationError, Conflict, NotAllowed
+from leadflow.models import Event, Role, User
+from leadflow.services import event_record
+from marketing import services as marketing
+from marketing.models import Lead, Stage
+from sales import services as sales
+from sales.models import Deal
+
+HANDOFF = "handoff.handoff"
+# Accept-or-reject deadlines per tier. Business hours and editable tiers come with the
+# SLA work; until then the clock is wall time.
+ACCEPT_WITHIN = {SlaTier.HOT: timedelta(minutes=15), SlaTier.STANDARD: timedelta(hours=4)}
+
+
+def _rule_matches(rule: QualificationRule, lead: Lead) -> bool:
+    if rule.fast_track_only and not lead.fast_tracked:
+        return False
+    if rule.max_grade and not marketing.grade_at_least(lead.grade, rule.max_grade):
+        return False
+    return lead.engagement_score >= rule.min_engagement
+
+
+@transaction.atomic
+def handoff_qualify(*, lead_id: int) -> Handoff | None:
+    """Run the ordered qualification rules on an MQL; the first match creates a handoff,
+    which is routed in the same transaction (real time, never a batch)."""
+    lead = Lead.objects.select_for_update().get(pk=lead_id)
+    if lead.stage != Stage.MQL:
+        return None
+    rule = next(
+        (r for r in QualificationRule.objects.filter(is_active=True) if _rule_matches(r, lead)),
+        None,
+    )
+    if rule is None:
+        return None
+    now = timezone.now()
+    try:
+        # The partial unique index allows one open handoff per lead; a concurrent
+        # qualification of the same lead fails here instead of creating a second baton.
+        with transaction.atomic():
+            handoff = Handoff.objects.create(
+                lead=lead,
+                rule=rule,
+                rule_name=rule.name,
+                sla_tier=rule.sla_tier,
+                team_id=rule.team_id,
+                accept_due_at=now + ACCEPT_WITHIN[SlaTier(rule.sla_tier)],
+                score_snapshot={
+                    "fit": lead.fit_score,
+                    "engagement": lead.engagement_score,
+                    "grade": lead.grade,
+                    "rules": marketing.lead_score_breakdown(lead_id=lead.pk),
+                },
+            )
+    except IntegrityError:
+        return None
+    event_record(
+        subject_type=HANDOFF,
+        subject_id=handoff.pk,
+        kind=Event.Kind.CREATED,
+        rule=f"qualification: {rule.name}",
+        new_value=Handoff.Status.PENDING,
+    )
+    marketing.lead_stage_change(
+        lead_id=lead.pk, stage=Stage.SQL, rule=f"qualification: {rule.name}",
+        reason=f"{rule.get_sla_tier_display()} handoff to {rule.team.name}",
+    )
+    handoff_route(handoff=handoff)
+    return handoff
+
+
+def handoff_route(*, handoff: Handoff) -> Handoff:
+    """Round-robin inside the team, skipping reps who are away; nobody → the team pool.
+
+    The team's routing row is locked for the pick, so concurrent routings in one team
+    take turns and never hand two leads to the same "next" rep by accident.
+    """
+    routing, _ = TeamRouting.objects.get_or_create(team_id=handoff.team_id)
+    routing = TeamRouting.objects.select_for_update().get(pk=routing.pk)
+    reps = list(
+        User.objects.filter(
+            team_id=handoff.team_id, role=Role.REP, is_active=True, is_away=False
+        ).order_by("id")
+    )
+    if not reps:
+        handoff.routing_reason = "team pool: no rep available"
+        handoff.save(update_fields=["routing_reason"])
+        return handoff
+    after = [rep for rep in reps if routing.last_rep_id is None or rep.pk > routing.last_rep_id]
+    rep = (after or reps)[0]
+    routing.last_rep = rep
+    routing.save(update_fields=["last_rep"])
+    _assign(handoff, rep, reason="round-robin", actor=None)
+    return handoff
+
+
+def _assign(handoff: Handoff, rep: User, *, reason: str, actor: User | None) -> None:
+    handoff.assigned_to = rep
+    handoff.assigned_at = timezone.now()
+    handoff.routing_reason = reason
+    handoff.save(update_fields=["assigned_to", "assigned_at", "routing_reason"])
+    event_record(
+        subject_type=HANDOFF,
+        subject_id=handoff.pk,
+        kind=Event.Kind.OWNER,
+        actor=actor,
+        rule="" if actor else f"routing: {reason}",
+        new_value=rep.username,
+    )
+    marketing.lead_owner_change(
+        lead_id=handoff.lead_id, owner=rep, actor=actor, rule="" if actor else "routing",
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def handoff_claim(*, handoff_id: int, user: User) -> Handoff:
+    """Take a handoff from the team pool. The conditional UPDATE is the lock: of two reps
+    clicking at once, exactly one changes a row."""
+    if user.role != Role.REP or user.team_id is None:
+        raise NotAllowed("Only a rep of the team can claim from its pool.")
+    now = timezone.now()
+    claimed = Handoff.objects.filter(
+        pk=handoff_id, team_id=user.team_id, status=Handoff.Status.PENDING, assigned_to=None
+    ).update(assigned_to=user, assigned_at=now, routing_reason="claimed from the pool")
+    if claimed != 1:
+        raise Conflict("Someone else took this lead first.")
+    handoff = Handoff.objects.get(pk=handoff_id)
+    event_record(
+        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.OWNER, actor=user,
+        reason="claimed from the pool", new_value=user.username,
+    )
+    marketing.lead_owner_change(
+        lead_id=handoff.lead_id, owner=user, actor=user, reason="claimed from the pool"
+    )
+    return handoff
+
+
+def _transition(handoff_id: int, user: User, source: tuple[str, ...], **changes: object) -> Handoff:
+    """Compare-and-set a status change of the user's own handoff; 0 rows → it moved on."""
+    changed = Handoff.objects.filter(
+        pk=handoff_id, assigned_to=user, status__in=source
+    ).update(**changes)
+    if changed != 1:
+        raise Conflict("This handoff is not yours to change any more, or it already moved on.")
+    return Handoff.objects.select_related("lead").get(pk=handoff_id)
+
+
+@transaction.atomic
+def handoff_accept(*, handoff_id: int, user: User) -> Handoff:
+    handoff = _transition(
+        handoff_id, user, (Handoff.Status.PENDING,),
+        status=Handoff.Status.ACCEPTED, accepted_at=timezone.now(),
+    )
+    event_record(
+        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.STATUS, actor=user,
+        old_value=Handoff.Status.PENDING, new_value=Handoff.Status.ACCEPTED,
+    )
+    return handoff
+
+
+@transaction.atomic
+def handoff_reject(*, handoff_id: int, user: User, reason: str, note: str = "") -> Handoff:
+    """Reject with a reason from the list; the lead goes back to marketing, recycled."""
+    if reason not in RejectReason.values:
+        raise ApplicationError("Choose a reason for the rejection.", field="reason")
+    handoff = _transition(
+        handoff_id, user, Handoff.OPEN_STATUSES,
+        status=Handoff.Status.REJECTED, rejected_at=timezone.now(),
+        reject_reason=reason, reject_note=note.strip()[:500],
+    )
+    event_record(
+        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.STATUS, actor=user,
+        reason=RejectReason(reason).label, old_value="open", new_value=Handoff.Status.REJECTED,
+    )
+    marketing.lead_stage_change(
+        lead_id=handoff.lead_id, stage=Stage.RECYCLED, actor=user,
+        reason=f"rejected: {RejectReason(reason).label}",
+    )
+    return handoff
+
+
+@transaction.atomic
+def handoff_log_touch(
+    *, handoff_id: int, user: User, kind: str, outcome: str = "", body: str = ""
+) -> Handoff:
+    """Log a call/email/meeting/note on the lead; the first one stops the first-touch clock."""
+    handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
+    if handoff.assigned_to_id != user.pk or not handoff.is_open:
+        raise NotAllowed("Only the assigned rep can log touches on an open handoff.")
+    sales.touch_log(actor=user, kind=kind, outcome=outcome, body=body, lead_id=handoff.lead_id)
+    if handoff.first_touch_at is None:
+        handoff.first_touch_at = timezone.now()
+        handoff.save(update_fields=["first_touch_at"])
+    return handoff
+
+
+@transaction.atomic
+def handoff_convert(
+    *,
+    handoff_id: int,
+    user: User,
+    deal_name: str,
+    amount: Decimal,
+    expected_close: datetime.date | None = None,
+) -> Deal:
+    """Turn an accepted handoff into a contact, an account and a deal."""
+    handoff = (
+        Handoff.objects.select_for_update(of=("self",))
+        .select_related("lead__campaign")
+        .get(pk=handoff_id)
+    )
+    if handoff.assigned_to_id != user.pk:
+        raise NotAllowed("Only the assigned rep can convert this handoff.")
+    if handoff.status != Handoff.Status.ACCEPTED:
+        raise Conflict("Accept the handoff before converting it.")
+    if amount < 0:
+        raise ApplicationError("The amount cannot be negative.", field="amount")
+    lead = handoff.lead
+    deal = sales.deal_create_from_person(
+        person=sales.PersonInput(
+            lead_id=lead.pk,
+            email=lead.email or "",
+            first_name=lead.first_name,
+            last_name=lead.last_name,
+            phone=lead.phone,
+            job_title=lead.job_title,
+            company=lead.company,
+        ),
+        owner=user,
+        team=user.team,
+        name=deal_name,
+        amount=amount,
+        expected_close=expected_close,
+        source=lead.source,
+        campaign_name=lead.campaign.name if lead.campaign else "",
+    )
+    handoff.status = Handoff.Status.CONVERTED
+    handoff.converted_at = timezone.now()
+    handoff.deal = deal
+    handoff.save(update_fields=["status", "converted_at", "deal"])
+    event_record(
+        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.STATUS, actor=user,
+        old_value=Handoff.Status.ACCEPTED, new_value=Handoff.Status.CONVERTED,
+    )
+    marketing.lead_stage_change(
+        lead_id=lead.pk, stage=Stage.OPPORTUNITY, actor=user, reason=f"deal: {deal.name}"
+    )
+    return deal
+
+
+def lead_on_deal_won(*, deal_id: int, lead_id: int | None, actor: User | None = None) -> None:
+    """A won deal makes its lead a customer."""
+    if lead_id is not None:
+        marketing.lead_stage_change(
+            lead_id=lead_id, stage=Stage.CUSTOMER, actor=actor, reason=f"deal #{deal_id} won"
+        )
+

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from handoff import views
+
+app_name = "handoff"
+urlpatterns = [
+    path("queue/", views.queue, name="queue"),
+    path("handoffs/<int:handoff_id>/", views.detail, name="detail"),
+    path("handoffs/<int:handoff_id>/claim/", views.claim, name="claim"),
+    path("handoffs/<int:handoff_id>/accept/", views.accept, name="accept"),
+    path("handoffs/<int:handoff_id>/reject/", views.reject, name="reject"),
+    path("handoffs/<int:handoff_id>/touch/", views.log_touch, name="touch"),
+    path("handoffs/<int:handoff_id>/convert/", views.convert, name="convert"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+]

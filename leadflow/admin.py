@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from leadflow.models import Event, Team, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ("username", "email", "role", "team", "is_away", "is_active")
+    list_filter = ("role", "team", "is_active")
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        ("LeadFlow", {"fields": ("role", "team", "timezone", "is_away")}),
+    )
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "timezone", "visibility")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "subject_type", "subject_id", "kind", "new_value", "actor")
+    list_filter = ("subject_type", "kind")
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class LeadflowConfig(AppConfig):
+    name = "leadflow"
+    verbose_name = _("LeadFlow core")

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from leadflow.models import Role
+
+# (url name, label, roles that see it); admins see everything.
+NAVIGATION = [
+    ("marketing:campaigns", _("Campaigns"), {Role.MARKETER, Role.MANAGER}),
+    ("marketing:leads", _("Leads"), {Role.MARKETER, Role.MANAGER}),
+    ("handoff:queue", _("My queue"), {Role.REP, Role.MANAGER}),
+    ("sales:board", _("Pipeline"), {Role.REP, Role.MANAGER}),
+    ("handoff:dashboard", _("Dashboard"), {Role.MANAGER, Role.MARKETER, Role.REP}),
+]
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = request.user
+    if not user.is_authenticated:
+        return {"nav_items": []}
+    is_admin = user.is_superuser or user.role == Role.ADMIN
+    items = [
+        {"url_name": name, "label": label}
+        for name, label, roles in NAVIGATION
+        if is_admin or user.role in roles
+    ]
+    return {"nav_items": items}

@@ -1,0 +1,270 @@
+"""Marketing's records: campaigns, forms, leads, touchpoints and the score ledger."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    PAID_SEARCH = "paid_search", _("Paid search")
+    PAID_SOCIAL = "paid_social", _("Paid social")
+    EMAIL = "email", _("Email")
+    WEBINAR = "webinar", _("Webinar")
+    EVENT = "event", _("Event")
+    CONTENT = "content", _("Content")
+    ORGANIC = "organic", _("Organic")
+    REFERRAL = "referral", _("Referral")
+
+
+class Campaign(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel)
+    utm_source = models.CharField(_("UTM source"), max_length=100, blank=True, default="")
+    utm_medium = models.CharField(_("UTM medium"), max_length=100, blank=True, default="")
+    utm_campaign = models.CharField(_("UTM campaign"), max_length=100, blank=True, default="")
+    budget = models.DecimalField(_("budget"), max_digits=12, decimal_places=2, default=0)
+    cost = models.DecimalField(_("actual cost"), max_digits=12, decimal_places=2, default=0)
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _form_key() -> str:
+    return secrets.token_urlsafe(9)
+
+
+class Form(models.Model):
+    """A capture form: a hosted page at ``/f/<key>/`` posting into one campaign."""
+
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="forms"
+    )
+    name = models.CharField(_("name"), max_length=200)
+    key = models.CharField(max_length=20, unique=True, default=_form_key, editable=False)
+    title = models.CharField(_("headline"), max_length=200, blank=True, default="")
+    thank_you_message = models.CharField(
+        _("thank-you message"), max_length=500, default=_("Thank you! We will be in touch.")
+    )
+    consent_text = models.TextField(_("consent text"), blank=True, default="")
+    # High-intent forms ("request a demo") make an MQL and a hot handoff at once.
+    fast_track = models.BooleanField(_("fast track (high intent)"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("form")
+        verbose_name_plural = _("forms")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.TextChoices):
+    LEAD = "lead", _("Lead")
+    MQL = "mql", _("MQL")
+    SQL = "sql", _("SQL")
+    OPPORTUNITY = "opportunity", _("Opportunity")
+    CUSTOMER = "customer", _("Customer")
+    RECYCLED = "recycled", _("Recycled")
+    DISQUALIFIED = "disqualified", _("Disqualified")
+
+
+class Grade(models.TextChoices):
+    A = "A", "A"
+    B = "B", "B"
+    C = "C", "C"
+    D = "D", "D"
+
+
+class Lead(models.Model):
+    """One person. Email (normalised) is unique, so every entry path meets the same row."""
+
+    email = models.EmailField(_("email"), max_length=254, null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, default="")
+    first_name = models.CharField(_("first name"), max_length=100, blank=True, default="")
+    last_name = models.CharField(_("last name"), max_length=100, blank=True, default="")
+    company = models.CharField(_("company"), max_length=200, blank=True, default="")
+    job_title = models.CharField(_("job title"), max_length=200, blank=True, default="")
+    company_size = models.PositiveIntegerField(_("company size"), null=True, blank=True)
+    country = models.CharField(_("country"), max_length=2, blank=True, default="")
+
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage, default=Stage.LEAD)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        verbose_name=_("first campaign"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+    )
+    source = models.CharField(_("source"), max_length=100, blank=True, default="")
+
+    fit_score = models.IntegerField(_("fit"), default=0)
+    engagement_score = models.IntegerField(_("engagement"), default=0)
+    grade = models.CharField(_("grade"), max_length=1, choices=Grade, default=Grade.D)
+    # Null until the worker scored the lead's latest touchpoint; the sweeper looks for these.
+    scored_at = models.DateTimeField(null=True, blank=True)
+    fast_tracked = models.BooleanField(default=False)
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    mql_at = models.DateTimeField(_("MQL at"), null=True, blank=True)
+    sql_at = models.DateTimeField(_("SQL at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        constraints = [
+            # One person, one lead: capture upserts on this (INSERT … ON CONFLICT).
+            models.UniqueConstraint(fields=["email"], name="lead_email_uniq"),
+        ]
+        indexes = [
+            # The lead list, newest first, and the dashboard's period filter.
+            models.Index(fields=["created_at"], name="lead_created_idx"),
+            # The sweeper: leads whose scoring task never ran.
+            models.Index(
+                fields=["updated_at"], name="lead_unscored_idx", condition=Q(scored_at=None)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email or f"#{self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class Touchpoint(models.Model):
+    """One interaction of a lead with marketing, with its attribution data."""
+
+    class Kind(models.TextChoices):
+        FORM_SUBMIT = "form_submit", _("Form submitted")
+        DEMO_REQUEST = "demo_request", _("Demo requested")
+        PAGE_VIEW = "page_view", _("Page viewed")
+        PRICING_VIEW = "pricing_view", _("Pricing page viewed")
+        EMAIL_CLICK = "email_click", _("Email clicked")
+        WEBINAR = "webinar", _("Webinar attended")
+        IMPORT = "import", _("Imported")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touchpoints")
+    kind = models.CharField(max_length=20, choices=Kind)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
+    )
+    form = models.ForeignKey(
+        Form, on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
+    )
+    utm_source = models.CharField(max_length=100, blank=True, default="")
+    utm_medium = models.CharField(max_length=100, blank=True, default="")
+    utm_campaign = models.CharField(max_length=100, blank=True, default="")
+    utm_term = models.CharField(max_length=100, blank=True, default="")
+    utm_content = models.CharField(max_length=100, blank=True, default="")
+    referrer = models.CharField(max_length=500, blank=True, default="")
+    landing_page = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            # A lead's timeline and its scoring, oldest first.
+            models.Index(fields=["lead", "created_at"], name="touch_lead_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.created_at:%Y-%m-%d})"
+
+
+class ScoringRule(models.Model):
+    """A rule that gives points on one axis: fit (lead fields) or engagement (touchpoints)."""
+
+    class Axis(models.TextChoices):
+        FIT = "fit", _("Fit")
+        ENGAGEMENT = "engagement", _("Engagement")
+
+    class Operator(models.TextChoices):
+        GTE = "gte", _("is at least")
+        IN = "in", _("is one of")
+        MATCHES = "matches", _("matches the pattern")
+        FREEMAIL = "freemail", _("is a free-mail address")
+        KIND = "kind", _("activity is")
+
+    name = models.CharField(_("name"), max_length=200)
+    axis = models.CharField(_("axis"), max_length=12, choices=Axis)
+    field = models.CharField(_("field"), max_length=40, blank=True, default="")
+    operator = models.CharField(_("operator"), max_length=10, choices=Operator)
+    value = models.CharField(_("value"), max_length=500, blank=True, default="")
+    points = models.IntegerField(_("points"))
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["axis", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.points:+d})"
+
+
+class ScoreEntry(models.Model):
+    """The ledger: every change of points is a row, so a score is always explainable.
+
+    Fit entries are deltas (a rule that stops matching adds a negative row); engagement
+    entries are one per (rule, touchpoint), guarded by a unique constraint so a re-run of
+    scoring never counts an activity twice.
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_entries")
+    rule = models.ForeignKey(ScoringRule, on_delete=models.PROTECT, related_name="+")
+    touchpoint = models.ForeignKey(
+        Touchpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    axis = models.CharField(max_length=12, choices=ScoringRule.Axis)
+    points = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # Idempotent engagement scoring: one entry per activity and rule.
+            models.UniqueConstraint(
+                fields=["rule", "touchpoint"],
+                name="score_entry_touch_uniq",
+                condition=Q(touchpoint__isnull=False),
+            ),
+        ]
+        indexes = [
+            # A lead's score explanation and the per-rule sums during scoring.
+            models.Index(fields=["lead", "rule"], name="score_entry_lead_idx"),
+        ]

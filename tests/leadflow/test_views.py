@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import login
+
+pytestmark = pytest.mark.django_db
+
+
+def test_health_answers_with_a_database_round_trip():
+    response = Client().get(reverse("health"))
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_pages_need_a_login():
+    response = Client().get(reverse("handoff:queue"))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("who", "lands_on"),
+    [("marketer", "/campaigns/"), ("rep", "/queue/"), ("manager", "/dashboard/"),
+     ("admin", "/dashboard/")],
+)
+def test_each_role_lands_where_its_work_is(cast, who, lands_on):
+    response = login(getattr(cast, who)).get("/")
+    assert response["Location"] == lands_on
+
+
+def test_navigation_shows_each_role_its_pages(cast):
+    marketer = login(cast.marketer).get(reverse("marketing:campaigns")).content.decode()
+    rep = login(cast.rep).get(reverse("handoff:queue")).content.decode()
+    assert "/leads/" in marketer and "/queue/" not in marketer
+    assert "/queue/" in rep and "/campaigns/" not in rep
+
+
+def test_the_page_speaks_russian_after_switching_language(cast):
+    client = login(cast.rep)
+    response = client.post(reverse("set_language"), {"language": "ru", "next": "/queue/"})
+    assert response.status_code == 302
+    page = client.get(reverse("handoff:queue")).content.decode()
+    assert "Моя очередь" in page
+    assert 'lang="ru"' in page
+
+
+def test_htmx_requests_carry_the_csrf_token(cast):
+    page = login(cast.rep).get(reverse("handoff:queue")).content.decode()
+    assert 'hx-headers=\'{"X-CSRFToken": "' in page

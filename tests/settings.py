@@ -1,0 +1,13 @@
+"""The few test overrides on top of leadflow.settings."""
+
+import os
+
+from leadflow.settings import *  # noqa: F403
+
+# Each test process gets its own Celery queue, so a worker started by one test run never
+# takes another's tasks (nor a `make run` worker the tests').
+CELERY_TASK_DEFAULT_QUEUE = f"leadflow-test-{os.getpid()}"
+# Fast hashing: tests log in hundreds of times.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Live-server threads must not keep connections open past a test (teardown drops the DB).
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
