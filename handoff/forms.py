@@ -17,15 +17,17 @@ class RejectForm(forms.Form):
 class TouchForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Touch.Kind.choices)
     outcome = forms.CharField(label=_("Outcome"), max_length=200, required=False)
-    body = forms.CharField(label=_("Notes"), required=False,
-                           widget=forms.Textarea(attrs={"rows": 2}))
+    body = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ConvertForm(forms.Form):
     deal_name = forms.CharField(label=_("Deal name"), max_length=200)
     amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=14, decimal_places=2)
-    expected_close = forms.DateField(label=_("Expected close"), required=False,
-                                     widget=forms.DateInput(attrs={"type": "date"}))
+    expected_close = forms.DateField(
+        label=_("Expected close"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
 
 class DashboardFilter(forms.Form):

@@ -107,12 +107,14 @@ class Handoff(models.Model):
         indexes = [
             # "My queue": a rep's open handoffs.
             models.Index(
-                fields=["assigned_to", "status"], name="handoff_queue_idx",
+                fields=["assigned_to", "status"],
+                name="handoff_queue_idx",
                 condition=Q(status__in=["pending", "accepted"]),
             ),
             # The team pool: unassigned pending handoffs of a team, oldest first.
             models.Index(
-                fields=["team", "handed_off_at"], name="handoff_pool_idx",
+                fields=["team", "handed_off_at"],
+                name="handoff_pool_idx",
                 condition=Q(status="pending", assigned_to=None),
             ),
             # Dashboard period filter.
@@ -134,3 +136,6 @@ class TeamRouting(models.Model):
     last_rep = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+
+    def __str__(self) -> str:
+        return f"{self.team_id}: last {self.last_rep_id}"

@@ -22,9 +22,7 @@ def handoffs_visible_to(user: User) -> QuerySet[Handoff]:
     if user.role == Role.MANAGER:
         return handoffs.filter(team_id=user.team_id) if user.team_id else handoffs
     if user.role == Role.REP and user.team_id:
-        return handoffs.filter(
-            Q(assigned_to=user) | Q(team_id=user.team_id, assigned_to=None)
-        )
+        return handoffs.filter(Q(assigned_to=user) | Q(team_id=user.team_id, assigned_to=None))
     return handoffs.none()
 
 
@@ -52,8 +50,9 @@ def handoff_queue_for(user: User) -> dict[str, list[Handoff]]:
     pool: list[Handoff] = []
     if user.team_id:
         pool = list(
-            base.filter(team_id=user.team_id, assigned_to=None, status=Handoff.Status.PENDING)
-            .order_by("sla_tier", "handed_off_at")[:100]
+            base.filter(
+                team_id=user.team_id, assigned_to=None, status=Handoff.Status.PENDING
+            ).order_by("sla_tier", "handed_off_at")[:100]
         )
     return {"mine": mine, "pool": pool}
 

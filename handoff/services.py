@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from handoff.models import Handoff, QualificationRule, RejectReason, SlaTier, TeamRouting
-from leadflow.errors import ApplicationError, Conflict, NotAllowed
+from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
 from leadflow.models import Event, Role, User
 from leadflow.services import event_record
 from marketing import services as marketing
@@ -77,7 +77,9 @@ def handoff_qualify(*, lead_id: int) -> Handoff | None:
         new_value=Handoff.Status.PENDING,
     )
     marketing.lead_stage_change(
-        lead_id=lead.pk, stage=Stage.SQL, rule=f"qualification: {rule.name}",
+        lead_id=lead.pk,
+        stage=Stage.SQL,
+        rule=f"qualification: {rule.name}",
         reason=f"{rule.get_sla_tier_display()} handoff to {rule.team.name}",
     )
     handoff_route(handoff=handoff)
@@ -123,7 +125,10 @@ def _assign(handoff: Handoff, rep: User, *, reason: str, actor: User | None) -> 
         new_value=rep.username,
     )
     marketing.lead_owner_change(
-        lead_id=handoff.lead_id, owner=rep, actor=actor, rule="" if actor else "routing",
+        lead_id=handoff.lead_id,
+        owner=rep,
+        actor=actor,
+        rule="" if actor else "routing",
         reason=reason,
     )
 
@@ -133,17 +138,21 @@ def handoff_claim(*, handoff_id: int, user: User) -> Handoff:
     """Take a handoff from the team pool. The conditional UPDATE is the lock: of two reps
     clicking at once, exactly one changes a row."""
     if user.role != Role.REP or user.team_id is None:
-        raise NotAllowed("Only a rep of the team can claim from its pool.")
+        raise NotAllowedError("Only a rep of the team can claim from its pool.")
     now = timezone.now()
     claimed = Handoff.objects.filter(
         pk=handoff_id, team_id=user.team_id, status=Handoff.Status.PENDING, assigned_to=None
     ).update(assigned_to=user, assigned_at=now, routing_reason="claimed from the pool")
     if claimed != 1:
-        raise Conflict("Someone else took this lead first.")
+        raise ConflictError("Someone else took this lead first.")
     handoff = Handoff.objects.get(pk=handoff_id)
     event_record(
-        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.OWNER, actor=user,
-        reason="claimed from the pool", new_value=user.username,
+        subject_type=HANDOFF,
+        subject_id=handoff.pk,
+        kind=Event.Kind.OWNER,
+        actor=user,
+        reason="claimed from the pool",
+        new_value=user.username,
     )
     marketing.lead_owner_change(
         lead_id=handoff.lead_id, owner=user, actor=user, reason="claimed from the pool"
@@ -153,23 +162,30 @@ def handoff_claim(*, handoff_id: int, user: User) -> Handoff:
 
 def _transition(handoff_id: int, user: User, source: tuple[str, ...], **changes: object) -> Handoff:
     """Compare-and-set a status change of the user's own handoff; 0 rows → it moved on."""
-    changed = Handoff.objects.filter(
-        pk=handoff_id, assigned_to=user, status__in=source
-    ).update(**changes)
+    changed = Handoff.objects.filter(pk=handoff_id, assigned_to=user, status__in=source).update(
+        **changes
+    )
     if changed != 1:
-        raise Conflict("This handoff is not yours to change any more, or it already moved on.")
+        raise ConflictError("This handoff is not yours to change any more, or it already moved on.")
     return Handoff.objects.select_related("lead").get(pk=handoff_id)
 
 
 @transaction.atomic
 def handoff_accept(*, handoff_id: int, user: User) -> Handoff:
     handoff = _transition(
-        handoff_id, user, (Handoff.Status.PENDING,),
-        status=Handoff.Status.ACCEPTED, accepted_at=timezone.now(),
+        handoff_id,
+        user,
+        (Handoff.Status.PENDING,),
+        status=Handoff.Status.ACCEPTED,
+        accepted_at=timezone.now(),
     )
     event_record(
-        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.STATUS, actor=user,
-        old_value=Handoff.Status.PENDING, new_value=Handoff.Status.ACCEPTED,
+        subject_type=HANDOFF,
+        subject_id=handoff.pk,
+        kind=Event.Kind.STATUS,
+        actor=user,
+        old_value=Handoff.Status.PENDING,
+        new_value=Handoff.Status.ACCEPTED,
     )
     return handoff
 
@@ -180,16 +196,27 @@ def handoff_reject(*, handoff_id: int, user: User, reason: str, note: str = "") 
     if reason not in RejectReason.values:
         raise ApplicationError("Choose a reason for the rejection.", field="reason")
     handoff = _transition(
-        handoff_id, user, Handoff.OPEN_STATUSES,
-        status=Handoff.Status.REJECTED, rejected_at=timezone.now(),
-        reject_reason=reason, reject_note=note.strip()[:500],
+        handoff_id,
+        user,
+        Handoff.OPEN_STATUSES,
+        status=Handoff.Status.REJECTED,
+        rejected_at=timezone.now(),
+        reject_reason=reason,
+        reject_note=note.strip()[:500],
     )
     event_record(
-        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.STATUS, actor=user,
-        reason=RejectReason(reason).label, old_value="open", new_value=Handoff.Status.REJECTED,
+        subject_type=HANDOFF,
+        subject_id=handoff.pk,
+        kind=Event.Kind.STATUS,
+        actor=user,
+        reason=str(RejectReason(reason).label),
+        old_value="open",
+        new_value=Handoff.Status.REJECTED,
     )
     marketing.lead_stage_change(
-        lead_id=handoff.lead_id, stage=Stage.RECYCLED, actor=user,
+        lead_id=handoff.lead_id,
+        stage=Stage.RECYCLED,
+        actor=user,
         reason=f"rejected: {RejectReason(reason).label}",
     )
     return handoff
@@ -202,7 +229,7 @@ def handoff_log_touch(
     """Log a call/email/meeting/note on the lead; the first one stops the first-touch clock."""
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
     if handoff.assigned_to_id != user.pk or not handoff.is_open:
-        raise NotAllowed("Only the assigned rep can log touches on an open handoff.")
+        raise NotAllowedError("Only the assigned rep can log touches on an open handoff.")
     sales.touch_log(actor=user, kind=kind, outcome=outcome, body=body, lead_id=handoff.lead_id)
     if handoff.first_touch_at is None:
         handoff.first_touch_at = timezone.now()
@@ -226,9 +253,9 @@ def handoff_convert(
         .get(pk=handoff_id)
     )
     if handoff.assigned_to_id != user.pk:
-        raise NotAllowed("Only the assigned rep can convert this handoff.")
+        raise NotAllowedError("Only the assigned rep can convert this handoff.")
     if handoff.status != Handoff.Status.ACCEPTED:
-        raise Conflict("Accept the handoff before converting it.")
+        raise ConflictError("Accept the handoff before converting it.")
     if amount < 0:
         raise ApplicationError("The amount cannot be negative.", field="amount")
     lead = handoff.lead
@@ -255,8 +282,12 @@ def handoff_convert(
     handoff.deal = deal
     handoff.save(update_fields=["status", "converted_at", "deal"])
     event_record(
-        subject_type=HANDOFF, subject_id=handoff.pk, kind=Event.Kind.STATUS, actor=user,
-        old_value=Handoff.Status.ACCEPTED, new_value=Handoff.Status.CONVERTED,
+        subject_type=HANDOFF,
+        subject_id=handoff.pk,
+        kind=Event.Kind.STATUS,
+        actor=user,
+        old_value=Handoff.Status.ACCEPTED,
+        new_value=Handoff.Status.CONVERTED,
     )
     marketing.lead_stage_change(
         lead_id=lead.pk, stage=Stage.OPPORTUNITY, actor=user, reason=f"deal: {deal.name}"
@@ -270,4 +301,3 @@ def lead_on_deal_won(*, deal_id: int, lead_id: int | None, actor: User | None = 
         marketing.lead_stage_change(
             lead_id=lead_id, stage=Stage.CUSTOMER, actor=actor, reason=f"deal #{deal_id} won"
         )
-

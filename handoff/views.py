@@ -15,32 +15,33 @@ from handoff import selectors, services
 from handoff.forms import ConvertForm, DashboardFilter, RejectForm, TouchForm
 from handoff.models import Handoff
 from leadflow.errors import ApplicationError
+from leadflow.http import HtmxHttpRequest
 from leadflow.models import Role, Team, User
 from leadflow.permissions import SALES, role_required
 from marketing.services import lead_score_breakdown
 
 
-def _user(request: HttpRequest) -> User:
+def _user(request: HtmxHttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
 
 
 @role_required(*SALES)
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: HtmxHttpRequest) -> HttpResponse:
     context = {"queue": selectors.handoff_queue_for(_user(request)), "now": timezone.now()}
     if request.htmx:
         return render(request, "handoff/queue.html#queue", context)
     return render(request, "handoff/queue.html", context)
 
 
-def _after_action(request: HttpRequest, handoff_id: int) -> HttpResponse:
+def _after_action(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
     """htmx actions from the queue re-render the queue; plain posts go to the handoff."""
     if request.htmx and request.headers.get("HX-Target") == "queue":
         return queue(request)
     return redirect("handoff:detail", handoff_id=handoff_id)
 
 
-def _run(request: HttpRequest, handoff_id: int, action: str) -> HttpResponse:
+def _run(request: HtmxHttpRequest, handoff_id: int, action: str) -> HttpResponse:
     user = _user(request)
     selectors.handoff_get_for(user=user, handoff_id=handoff_id)  # 404 unless visible
     try:
@@ -57,18 +58,18 @@ def _run(request: HttpRequest, handoff_id: int, action: str) -> HttpResponse:
 
 @role_required(Role.REP)
 @require_POST
-def claim(request: HttpRequest, handoff_id: int) -> HttpResponse:
+def claim(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
     return _run(request, handoff_id, "claim")
 
 
 @role_required(Role.REP)
 @require_POST
-def accept(request: HttpRequest, handoff_id: int) -> HttpResponse:
+def accept(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
     return _run(request, handoff_id, "accept")
 
 
 @role_required(*SALES)
-def detail(request: HttpRequest, handoff_id: int) -> HttpResponse:
+def detail(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
     user = _user(request)
     handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
     return _detail(request, handoff)
@@ -103,14 +104,16 @@ def _detail(
 
 @role_required(Role.REP)
 @require_POST
-def reject(request: HttpRequest, handoff_id: int) -> HttpResponse:
+def reject(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
     user = _user(request)
     handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
     form = RejectForm(request.POST)
     if form.is_valid():
         try:
             services.handoff_reject(
-                handoff_id=handoff.pk, user=user, reason=form.cleaned_data["reason"],
+                handoff_id=handoff.pk,
+                user=user,
+                reason=form.cleaned_data["reason"],
                 note=form.cleaned_data["note"],
             )
         except ApplicationError as exc:
@@ -123,7 +126,7 @@ def reject(request: HttpRequest, handoff_id: int) -> HttpResponse:
 
 @role_required(Role.REP)
 @require_POST
-def log_touch(request: HttpRequest, handoff_id: int) -> HttpResponse:
+def log_touch(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
     user = _user(request)
     handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
     form = TouchForm(request.POST)
@@ -140,7 +143,7 @@ def log_touch(request: HttpRequest, handoff_id: int) -> HttpResponse:
 
 @role_required(Role.REP)
 @require_POST
-def convert(request: HttpRequest, handoff_id: int) -> HttpResponse:
+def convert(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
     user = _user(request)
     handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
     form = ConvertForm(request.POST)
@@ -156,7 +159,7 @@ def convert(request: HttpRequest, handoff_id: int) -> HttpResponse:
 
 
 @role_required(Role.MANAGER, Role.MARKETER, Role.REP)
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     filters = DashboardFilter(request.GET or None)
     days = 90
@@ -174,8 +177,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "title": _("Funnel"),
             "labels": [_("Leads"), "MQL", "SQL", _("Accepted"), _("Opportunities"), _("Won")],
             "values": [
-                funnel.leads, funnel.mqls, funnel.sqls, funnel.accepted,
-                funnel.opportunities, funnel.won,
+                funnel.leads,
+                funnel.mqls,
+                funnel.sqls,
+                funnel.accepted,
+                funnel.opportunities,
+                funnel.won,
             ],
         },
         "filters": filters,

@@ -9,7 +9,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "email", "role", "team", "is_away", "is_active")
     list_filter = ("role", "team", "is_active")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("LeadFlow", {"fields": ("role", "team", "timezone", "is_away")}),
     )
 

@@ -93,15 +93,24 @@ def redis_url() -> str:
             subprocess.run(
                 [
                     str(binary),
-                    "--port", "0",
-                    "--unixsocket", str(REDIS_SOCKET),
-                    "--unixsocketperm", "700",
-                    "--dir", str(REDIS_DIR),
-                    "--pidfile", str(REDIS_DIR / "redis.pid"),
-                    "--logfile", str(REDIS_DIR / "redis.log"),
-                    "--daemonize", "yes",
-                    "--save", "",
-                    "--appendonly", "no",
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(REDIS_SOCKET),
+                    "--unixsocketperm",
+                    "700",
+                    "--dir",
+                    str(REDIS_DIR),
+                    "--pidfile",
+                    str(REDIS_DIR / "redis.pid"),
+                    "--logfile",
+                    str(REDIS_DIR / "redis.log"),
+                    "--daemonize",
+                    "yes",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
                 ],
                 check=True,
             )
@@ -124,6 +133,7 @@ def stop() -> None:
         # SIGINT is Postgres' "fast" shutdown: roll back open work, then exit cleanly.
         with contextlib.suppress(ProcessLookupError, ValueError):
             os.kill(int(postmaster.read_text().split()[0]), signal.SIGINT)
+
 
 if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "up"

@@ -14,11 +14,11 @@ class ApplicationError(Exception):
         self.field = field
 
 
-class NotAllowed(ApplicationError):
+class NotAllowedError(ApplicationError):
     status_code = 403
 
 
-class Conflict(ApplicationError):
+class ConflictError(ApplicationError):
     """The record moved on under us (claimed by someone else, already accepted...)."""
 
     status_code = 409

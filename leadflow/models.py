@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -51,8 +49,6 @@ class User(AbstractUser):
     )
     timezone = models.CharField(_("time zone"), max_length=64, blank=True, default="")
     is_away = models.BooleanField(_("away"), default=False)
-
-    objects: ClassVar[UserManager[User]] = UserManager()
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

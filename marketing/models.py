@@ -268,3 +268,6 @@ class ScoreEntry(models.Model):
             # A lead's score explanation and the per-rule sums during scoring.
             models.Index(fields=["lead", "rule"], name="score_entry_lead_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.points:+d}"

@@ -31,7 +31,9 @@ def campaign_list() -> QuerySet[Campaign]:
     )
 
 
-def lead_list(*, stage: str = "", campaign_id: int | None = None, search: str = "") -> QuerySet[Lead]:
+def lead_list(
+    *, stage: str = "", campaign_id: int | None = None, search: str = ""
+) -> QuerySet[Lead]:
     leads = Lead.objects.select_related("campaign", "owner")
     if stage:
         leads = leads.filter(stage=stage)
@@ -55,7 +57,8 @@ def lead_timeline(*, lead: Lead) -> list[dict[str, object]]:
     ]
     items += [
         {"at": event.created_at, "kind": "event", "item": event}
-        for event in Event.objects.filter(subject_type="marketing.lead", subject_id=lead.pk)
-        .select_related("actor")
+        for event in Event.objects.filter(
+            subject_type="marketing.lead", subject_id=lead.pk
+        ).select_related("actor")
     ]
     return sorted(items, key=lambda item: item["at"])  # type: ignore[return-value,arg-type]

@@ -272,9 +272,7 @@ def lead_score(*, lead_id: int) -> Lead | None:
         wanted = rule.points if _fit_matches(rule, lead) else 0
         have = current.get(rule.pk, 0)
         if wanted != have:
-            deltas.append(
-                ScoreEntry(lead=lead, rule=rule, axis=rule.axis, points=wanted - have)
-            )
+            deltas.append(ScoreEntry(lead=lead, rule=rule, axis=rule.axis, points=wanted - have))
     ScoreEntry.objects.bulk_create(deltas)
 
     engagement_rules = {
@@ -349,8 +347,9 @@ def lead_score_breakdown(*, lead_id: int) -> list[dict[str, Any]]:
 # --- Stage changes (also used by the handoff app) ---------------------------------------
 
 
-def _set_stage(lead: Lead, stage: str, *, actor: User | None = None, rule: str = "",
-               reason: str = "") -> None:
+def _set_stage(
+    lead: Lead, stage: str, *, actor: User | None = None, rule: str = "", reason: str = ""
+) -> None:
     if lead.stage == stage:
         return
     event_record(
@@ -384,8 +383,9 @@ def lead_stage_change(
 
 
 @transaction.atomic
-def lead_owner_change(*, lead_id: int, owner: User | None, actor: User | None = None,
-                      rule: str = "", reason: str = "") -> None:
+def lead_owner_change(
+    *, lead_id: int, owner: User | None, actor: User | None = None, rule: str = "", reason: str = ""
+) -> None:
     lead = Lead.objects.select_for_update().get(pk=lead_id)
     if lead.owner_id == (owner.pk if owner else None):
         return

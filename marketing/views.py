@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
-from django.views.decorators.clickjacking import xframe_options_exempt
 
 from leadflow.errors import ApplicationError
+from leadflow.http import HtmxHttpRequest
 from leadflow.models import User
 from leadflow.permissions import MARKETING, role_required
 from marketing import selectors, services
@@ -18,14 +19,14 @@ from marketing.forms import CampaignForm, CaptureForm, FormBuilderForm
 from marketing.models import Form, Lead, Stage
 
 
-def _user(request: HttpRequest) -> User:
+def _user(request: HtmxHttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
 
 
 @role_required(*MARKETING)
 @require_http_methods(["GET", "POST"])
-def campaigns(request: HttpRequest) -> HttpResponse:
+def campaigns(request: HtmxHttpRequest) -> HttpResponse:
     form = CampaignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -44,7 +45,7 @@ def campaigns(request: HttpRequest) -> HttpResponse:
 
 @role_required(*MARKETING)
 @require_http_methods(["GET", "POST"])
-def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+def campaign_detail(request: HtmxHttpRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(selectors.campaign_list(), pk=campaign_id)
     builder = FormBuilderForm(request.POST or None, initial={"campaign": campaign})
     if request.method == "POST" and builder.is_valid():
@@ -64,7 +65,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 
 @role_required(*MARKETING)
-def leads(request: HttpRequest) -> HttpResponse:
+def leads(request: HtmxHttpRequest) -> HttpResponse:
     stage = request.GET.get("stage", "")
     search = request.GET.get("q", "").strip()
     rows = selectors.lead_list(stage=stage if stage in Stage.values else "", search=search)
@@ -75,7 +76,7 @@ def leads(request: HttpRequest) -> HttpResponse:
 
 
 @role_required(*MARKETING)
-def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
+def lead_detail(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
     lead = get_object_or_404(Lead.objects.select_related("campaign", "owner"), pk=lead_id)
     return render(
         request,
@@ -88,7 +89,7 @@ def lead_detail(request: HttpRequest, lead_id: int) -> HttpResponse:
     )
 
 
-def _wants_json(request: HttpRequest) -> bool:
+def _wants_json(request: HtmxHttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
@@ -97,7 +98,7 @@ def _wants_json(request: HttpRequest) -> bool:
 @csrf_exempt
 @xframe_options_exempt
 @require_http_methods(["GET", "POST"])
-def public_form(request: HttpRequest, key: str) -> HttpResponse:
+def public_form(request: HtmxHttpRequest, key: str) -> HttpResponse:
     form_def = get_object_or_404(Form.objects.select_related("campaign"), key=key, is_active=True)
     capture = CaptureForm(request.POST or None)
     if request.method == "POST":
@@ -153,8 +154,7 @@ def public_form(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-def _thanks(request: HttpRequest, form_def: Form) -> HttpResponse:
+def _thanks(request: HtmxHttpRequest, form_def: Form) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse({"message": form_def.thank_you_message}, status=201)
     return render(request, "marketing/thank_you.html", {"form_def": form_def})
-

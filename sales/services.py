@@ -60,12 +60,14 @@ def account_match_or_create(*, company: str, email: str, owner: User, team: Team
 
 def default_pipeline(*, team: Team | None) -> Pipeline:
     pipeline = (
-        Pipeline.objects.filter(team=team).order_by("-is_default", "id").first()
-        if team
-        else None
+        Pipeline.objects.filter(team=team).order_by("-is_default", "id").first() if team else None
     )
-    return pipeline or Pipeline.objects.filter(is_default=True).order_by("id").first() or (
-        Pipeline.objects.order_by("id").first()  # type: ignore[return-value]
+    return (
+        pipeline
+        or Pipeline.objects.filter(is_default=True).order_by("id").first()
+        or (
+            Pipeline.objects.order_by("id").first()  # type: ignore[return-value]
+        )
     )
 
 

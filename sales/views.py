@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from leadflow.errors import ApplicationError
+from leadflow.http import HtmxHttpRequest
 from leadflow.models import User
 from leadflow.permissions import SALES, role_required
 from sales import selectors, services
 
 
-def _user(request: HttpRequest) -> User:
+def _user(request: HtmxHttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
 
 
 @role_required(*SALES)
-def board(request: HttpRequest) -> HttpResponse:
+def board(request: HtmxHttpRequest) -> HttpResponse:
     user = _user(request)
     pipelines = list(selectors.pipelines_for(user))
     if not pipelines:
@@ -40,7 +41,7 @@ def board(request: HttpRequest) -> HttpResponse:
 
 @role_required(*SALES)
 @require_POST
-def deal_move(request: HttpRequest, deal_id: int) -> HttpResponse:
+def deal_move(request: HtmxHttpRequest, deal_id: int) -> HttpResponse:
     user = _user(request)
     deal = selectors.deals_visible_to(user).filter(pk=deal_id).first()
     if deal is None:

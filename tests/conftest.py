@@ -25,17 +25,19 @@ class Cast:
 
 @pytest.fixture
 def cast(db: None) -> Cast:
-    team = TeamFactory(name="East")
-    other_team = TeamFactory(name="West")
+    team = TeamFactory.create(name="East")
+    other_team = TeamFactory.create(name="West")
     return Cast(
         team=team,
         other_team=other_team,
-        rep=UserFactory(username="rep", role=Role.REP, team=team),
-        rep2=UserFactory(username="rep2", role=Role.REP, team=team),
-        other_rep=UserFactory(username="other_rep", role=Role.REP, team=other_team),
-        marketer=UserFactory(username="marketer", role=Role.MARKETER),
-        manager=UserFactory(username="manager", role=Role.MANAGER, team=team),
-        admin=UserFactory(username="admin", role=Role.ADMIN, is_staff=True, is_superuser=True),
+        rep=UserFactory.create(username="rep", role=Role.REP, team=team),
+        rep2=UserFactory.create(username="rep2", role=Role.REP, team=team),
+        other_rep=UserFactory.create(username="other_rep", role=Role.REP, team=other_team),
+        marketer=UserFactory.create(username="marketer", role=Role.MARKETER),
+        manager=UserFactory.create(username="manager", role=Role.MANAGER, team=team),
+        admin=UserFactory.create(
+            username="admin", role=Role.ADMIN, is_staff=True, is_superuser=True
+        ),
     )
 
 
@@ -44,12 +46,19 @@ def rules(cast: Cast) -> list:
     """The demo's qualification rules: hot for fast track, standard for engaged B+ leads."""
     return [
         QualificationRuleFactory(
-            name="Hot: demo requests", position=0, fast_track_only=True, sla_tier="hot",
+            name="Hot: demo requests",
+            position=0,
+            fast_track_only=True,
+            sla_tier="hot",
             team=cast.team,
         ),
         QualificationRuleFactory(
-            name="Standard", position=1, max_grade="B", min_engagement=50,
-            sla_tier="standard", team=cast.team,
+            name="Standard",
+            position=1,
+            max_grade="B",
+            min_engagement=50,
+            sla_tier="standard",
+            team=cast.team,
         ),
     ]
 

@@ -13,7 +13,7 @@ PASSWORD = "pass-for-tests-1"
 _HASH = make_password(PASSWORD)
 
 
-class TeamFactory(factory.django.DjangoModelFactory):
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
     class Meta:
         model = Team
 
@@ -21,7 +21,7 @@ class TeamFactory(factory.django.DjangoModelFactory):
     timezone = "Europe/Berlin"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -34,7 +34,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = _HASH
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     class Meta:
         model = Campaign
 
@@ -45,7 +45,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory, role=Role.MARKETER)
 
 
-class FormFactory(factory.django.DjangoModelFactory):
+class FormFactory(factory.django.DjangoModelFactory[Form]):
     class Meta:
         model = Form
 
@@ -54,7 +54,7 @@ class FormFactory(factory.django.DjangoModelFactory):
     created_by = factory.LazyAttribute(lambda f: f.campaign.owner)
 
 
-class LeadFactory(factory.django.DjangoModelFactory):
+class LeadFactory(factory.django.DjangoModelFactory[Lead]):
     class Meta:
         model = Lead
 
@@ -64,7 +64,7 @@ class LeadFactory(factory.django.DjangoModelFactory):
     company = factory.Sequence(lambda n: f"Acme {n}")
 
 
-class QualificationRuleFactory(factory.django.DjangoModelFactory):
+class QualificationRuleFactory(factory.django.DjangoModelFactory[QualificationRule]):
     class Meta:
         model = QualificationRule
 
@@ -73,7 +73,7 @@ class QualificationRuleFactory(factory.django.DjangoModelFactory):
     team = factory.SubFactory(TeamFactory)
 
 
-class HandoffFactory(factory.django.DjangoModelFactory):
+class HandoffFactory(factory.django.DjangoModelFactory[Handoff]):
     class Meta:
         model = Handoff
 

@@ -18,7 +18,7 @@ function drawFunnel() {
       maintainAspectRatio: false,
       animation: false,
       plugins: { legend: { display: false } },
-      scales: { y: { beginAtZero: true } },
+      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
     },
   });
 }

@@ -19,9 +19,6 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# between browser steps are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def _database_url() -> str:
@@ -43,13 +40,27 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
     log = (ARTIFACTS / "worker.log").open("ab")
     worker = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "leadflow", "worker",
-            "-Q", queue, "--pool=solo", "--without-gossip", "--without-mingle",
-            "--without-heartbeat", "--loglevel=INFO",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadflow",
+            "worker",
+            "-Q",
+            queue,
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
         ],
         cwd=ROOT,
-        env={**os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": settings.REDIS_URL,
-             "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env={
+            **os.environ,
+            "DATABASE_URL": _database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+        },
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -68,22 +79,33 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+    # between browser steps are still plain synchronous code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # Generous waits: CI machines have two cores shared by the worker, the live server,
+    # the browser and a second test process.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[
-                "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-quic",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-quic",
             ],
         )
         yield browser
         browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
-def wait_for(condition, timeout: float = 20.0, interval: float = 0.2):  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float = 30.0, interval: float = 0.2):
     """Poll ``condition`` until it returns something truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

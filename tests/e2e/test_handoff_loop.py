@@ -36,8 +36,9 @@ def test_the_whole_handoff_loop_in_a_browser(browser, live_server, celery_worker
     UserFactory(username="boris", role=Role.REP, team=team, is_away=True)
     UserFactory(username="mia", role=Role.MARKETER)
     UserFactory(username="max", role=Role.MANAGER, team=team)
-    QualificationRuleFactory(name="Hot: demo requests", fast_track_only=True, sla_tier="hot",
-                             team=team)
+    QualificationRuleFactory(
+        name="Hot: demo requests", fast_track_only=True, sla_tier="hot", team=team
+    )
     base = live_server.url
 
     # The manager's dashboard is open before anything happens.
@@ -58,7 +59,8 @@ def test_the_whole_handoff_loop_in_a_browser(browser, live_server, celery_worker
     builder.locator("#id_fast_track").check()
     builder.locator("button[type=submit]").click()
     form_url = marketer.locator("a.form-link").first.get_attribute("href")
-    assert form_url and form_url.startswith("/f/")
+    assert form_url
+    assert form_url.startswith("/f/")
 
     # The rep's queue is open and empty.
     rep = log_in(browser, base, "anna")
@@ -84,7 +86,8 @@ def test_the_whole_handoff_loop_in_a_browser(browser, live_server, celery_worker
     handoff = wait_for(lambda: Handoff.objects.filter(assigned_to__username="anna").first())
     assert handoff.sla_tier == "hot"
     lead = Lead.objects.get(pk=handoff.lead_id)
-    assert lead.email == "vera.petrova@northwind.example" and lead.grade == "A"
+    assert lead.email == "vera.petrova@northwind.example"
+    assert lead.grade == "A"
     row = rep.locator(f"#handoff-{handoff.pk}")
     expect(row).to_contain_text("Vera Petrova", timeout=15_000)
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from handoff import services
 from handoff.models import Handoff
-from leadflow.errors import ApplicationError, Conflict
+from leadflow.errors import ApplicationError, ConflictError
 from leadflow.models import Event
 from marketing.models import Lead, Stage
 from sales.models import Account, Deal, Touch
@@ -46,14 +46,14 @@ def test_with_nobody_available_the_handoff_waits_in_the_team_pool(cast):
 def test_a_claim_from_the_pool_is_given_to_exactly_one_rep(cast):
     handoff = HandoffFactory(team=cast.team)
     services.handoff_claim(handoff_id=handoff.pk, user=cast.rep)
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         services.handoff_claim(handoff_id=handoff.pk, user=cast.rep2)
     assert Handoff.objects.get(pk=handoff.pk).assigned_to == cast.rep
 
 
 def test_a_rep_of_another_team_cannot_claim(cast):
     handoff = HandoffFactory(team=cast.team)
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         services.handoff_claim(handoff_id=handoff.pk, user=cast.other_rep)
 
 
@@ -71,11 +71,14 @@ def test_reject_recycles_the_lead_to_marketing_with_an_event(cast):
     )
     handoff.refresh_from_db()
     assert (handoff.status, handoff.reject_reason, handoff.reject_note) == (
-        "rejected", "no_budget", "next year",
+        "rejected",
+        "no_budget",
+        "next year",
     )
     assert Lead.objects.get(pk=handoff.lead_id).stage == Stage.RECYCLED
     event = Event.objects.filter(subject_id=handoff.lead_id, kind="stage").last()
-    assert event.new_value == "recycled" and event.actor == handoff.assigned_to
+    assert event.new_value == "recycled"
+    assert event.actor == handoff.assigned_to
 
 
 def test_accept_then_convert_makes_account_contact_and_deal(cast):
@@ -88,10 +91,15 @@ def test_accept_then_convert_makes_account_contact_and_deal(cast):
     )
 
     handoff.refresh_from_db()
-    assert handoff.status == "converted" and handoff.deal == deal
-    assert handoff.accepted_at and handoff.first_touch_at and handoff.converted_at
-    assert deal.account.domain == "acme.com" and deal.contact.email == "ann@acme.com"
-    assert deal.stage.name == "Discovery" and deal.owner == rep
+    assert handoff.status == "converted"
+    assert handoff.deal == deal
+    assert handoff.accepted_at
+    assert handoff.first_touch_at
+    assert handoff.converted_at
+    assert deal.account.domain == "acme.com"
+    assert deal.contact.email == "ann@acme.com"
+    assert deal.stage.name == "Discovery"
+    assert deal.owner == rep
     assert Lead.objects.get(pk=handoff.lead_id).stage == Stage.OPPORTUNITY
     assert Touch.objects.filter(lead_id=handoff.lead_id, kind="call").count() == 1
 
@@ -105,17 +113,20 @@ def test_a_lead_from_acme_joins_the_existing_account_and_gmail_never_matches(cas
         services.handoff_accept(handoff_id=handoff.pk, user=handoff.assigned_to)
         deals.append(
             services.handoff_convert(
-                handoff_id=handoff.pk, user=handoff.assigned_to, deal_name="d",
+                handoff_id=handoff.pk,
+                user=handoff.assigned_to,
+                deal_name="d",
                 amount=Decimal(1),
             )
         )
     assert deals[0].account == acme
-    assert deals[1].account != acme and deals[1].account.domain == ""
+    assert deals[1].account != acme
+    assert deals[1].account.domain == ""
 
 
 def test_converting_before_accepting_is_refused(cast):
     handoff = routed(cast)
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         services.handoff_convert(
             handoff_id=handoff.pk, user=handoff.assigned_to, deal_name="x", amount=Decimal(1)
         )
@@ -125,7 +136,7 @@ def test_converting_before_accepting_is_refused(cast):
 def test_only_the_assigned_rep_may_accept(cast):
     handoff = routed(cast)
     other = cast.rep2 if handoff.assigned_to == cast.rep else cast.rep
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         services.handoff_accept(handoff_id=handoff.pk, user=other)
 
 
@@ -160,18 +171,22 @@ def test_the_queue_shows_my_handoffs_and_the_team_pool(cast):
     page = client.get(reverse("handoff:queue"))
     partial = client.get(reverse("handoff:queue"), HTTP_HX_REQUEST="true")
 
-    assert b"Mine Inc" in page.content and b"Pooled Ltd" in page.content
-    assert b"<html" not in partial.content and b"Mine Inc" in partial.content
+    assert b"Mine Inc" in page.content
+    assert b"Pooled Ltd" in page.content
+    assert b"<html" not in partial.content
+    assert b"Mine Inc" in partial.content
     assert pool.pk
 
 
 def test_accepting_from_the_queue_with_htmx_rerenders_the_queue(cast):
     handoff = routed(cast)
     response = login(handoff.assigned_to).post(
-        reverse("handoff:accept", args=[handoff.pk]), HTTP_HX_REQUEST="true",
+        reverse("handoff:accept", args=[handoff.pk]),
+        HTTP_HX_REQUEST="true",
         HTTP_HX_TARGET="queue",
     )
-    assert response.status_code == 200 and b'id="queue"' in response.content
+    assert response.status_code == 200
+    assert b'id="queue"' in response.content
     assert Handoff.objects.get(pk=handoff.pk).status == "accepted"
 
 

@@ -11,18 +11,24 @@ pytestmark = pytest.mark.django_db
 
 def test_health_answers_with_a_database_round_trip():
     response = Client().get(reverse("health"))
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
 
 
 def test_pages_need_a_login():
     response = Client().get(reverse("handoff:queue"))
-    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
 
 
 @pytest.mark.parametrize(
     ("who", "lands_on"),
-    [("marketer", "/campaigns/"), ("rep", "/queue/"), ("manager", "/dashboard/"),
-     ("admin", "/dashboard/")],
+    [
+        ("marketer", "/campaigns/"),
+        ("rep", "/queue/"),
+        ("manager", "/dashboard/"),
+        ("admin", "/dashboard/"),
+    ],
 )
 def test_each_role_lands_where_its_work_is(cast, who, lands_on):
     response = login(getattr(cast, who)).get("/")
@@ -32,8 +38,10 @@ def test_each_role_lands_where_its_work_is(cast, who, lands_on):
 def test_navigation_shows_each_role_its_pages(cast):
     marketer = login(cast.marketer).get(reverse("marketing:campaigns")).content.decode()
     rep = login(cast.rep).get(reverse("handoff:queue")).content.decode()
-    assert "/leads/" in marketer and "/queue/" not in marketer
-    assert "/queue/" in rep and "/campaigns/" not in rep
+    assert "/leads/" in marketer
+    assert "/queue/" not in marketer
+    assert "/queue/" in rep
+    assert "/campaigns/" not in rep
 
 
 def test_the_page_speaks_russian_after_switching_language(cast):

@@ -20,9 +20,7 @@ def capture(form, **fields):
 
 
 def test_score_is_the_sum_of_its_ledger_and_explains_every_point():
-    lead_id = capture(
-        FormFactory(), job_title="Head of Growth", company_size=800, country="US"
-    )
+    lead_id = capture(FormFactory(), job_title="Head of Growth", company_size=800, country="US")
     score_lead(lead_id)
 
     lead = Lead.objects.get(pk=lead_id)
@@ -31,7 +29,9 @@ def test_score_is_the_sum_of_its_ledger_and_explains_every_point():
     assert ledger == lead.fit_score + lead.engagement_score
     rules = {row["rule"] for row in services.lead_score_breakdown(lead_id=lead_id)}
     assert rules == {
-        "Company size 200+", "Senior title (VP, Head, Director)", "Target country",
+        "Company size 200+",
+        "Senior title (VP, Head, Director)",
+        "Target country",
         "Form submitted",
     }
 
@@ -67,7 +67,8 @@ def test_engaged_b_grade_lead_becomes_mql_and_gets_a_routed_handoff(rules, cast)
 
     lead.refresh_from_db()
     assert lead.stage == Stage.SQL
-    assert lead.mql_at and lead.sql_at
+    assert lead.mql_at
+    assert lead.sql_at
     handoff = Handoff.objects.get(lead=lead)
     assert handoff.rule_name == "Standard"
     assert handoff.assigned_to in (cast.rep, cast.rep2)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def deal(cast) -> Deal:
-    handoff = HandoffFactory(team=cast.team, lead=LeadFactory(stage=Stage.SQL))
+    handoff = HandoffFactory.create(team=cast.team, lead=LeadFactory.create(stage=Stage.SQL))
     handoff_services._assign(handoff, cast.rep, reason="test", actor=None)
     handoff_services.handoff_accept(handoff_id=handoff.pk, user=cast.rep)
     return handoff_services.handoff_convert(
@@ -33,7 +33,8 @@ def test_the_board_shows_the_deal_in_its_stage_with_column_totals(cast, deal):
     response = login(cast.rep).get(reverse("sales:board"))
     assert response.status_code == 200
     column = next(c for c in response.context["columns"] if c["stage"].name == "Discovery")
-    assert column["deals"] == [deal] and column["total"] == Decimal("5000")
+    assert column["deals"] == [deal]
+    assert column["total"] == Decimal("5000")
 
 
 def test_moving_a_deal_to_won_is_an_event_and_makes_the_lead_a_customer(cast, deal):
@@ -42,7 +43,8 @@ def test_moving_a_deal_to_won_is_an_event_and_makes_the_lead_a_customer(cast, de
     )
     assert response.status_code == 302
     deal.refresh_from_db()
-    assert deal.stage.outcome == "won" and deal.closed_at is not None
+    assert deal.stage.outcome == "won"
+    assert deal.closed_at is not None
     event = Event.objects.get(subject_type="sales.deal", subject_id=deal.pk, kind="stage")
     assert (event.old_value, event.new_value, event.actor) == ("Discovery", "Won", cast.rep)
     assert Lead.objects.get(pk=deal.lead_id).stage == Stage.CUSTOMER
