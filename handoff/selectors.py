@@ -68,6 +68,18 @@ class Funnel:
     won_value: float
     median_accept_minutes: float | None
 
+    @property
+    def conversion(self) -> dict[str, float | None]:
+        """Stage-to-stage conversion, in percent of the stage before."""
+        steps = [
+            ("mqls", self.leads, self.mqls),
+            ("sqls", self.mqls, self.sqls),
+            ("accepted", self.sqls, self.accepted),
+            ("opportunities", self.accepted, self.opportunities),
+            ("won", self.opportunities, self.won),
+        ]
+        return {name: (100 * after / before if before else None) for name, before, after in steps}
+
 
 def dashboard_funnel(
     *, start: datetime.datetime, end: datetime.datetime, team_id: int | None = None

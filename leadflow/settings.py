@@ -64,7 +64,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
@@ -77,7 +76,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -88,6 +86,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "leadflow.middleware.UserTimezoneMiddleware",
 ]
+
+if PRODUCTION:
+    # whitenoise serves the collected static files from the web processes; in development
+    # runserver (and the test live server) serve them from the app folders.
+    INSTALLED_APPS.insert(
+        INSTALLED_APPS.index("django.contrib.staticfiles"), "whitenoise.runserver_nostatic"
+    )
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "leadflow.urls"
 WSGI_APPLICATION = "leadflow.wsgi.application"

@@ -43,6 +43,7 @@ def test_the_beat_schedule_runs_the_sweeper_every_minute():
     schedule = settings.CELERY_BEAT_SCHEDULE["sweep-unscored-leads"]
     assert schedule["task"] == "marketing.sweep_unscored_leads"
     assert schedule["schedule"] == 60.0
+    app.autodiscover_tasks(force=True)  # what a worker does at start
     assert "marketing.sweep_unscored_leads" in app.tasks
 
 
