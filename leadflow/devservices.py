@@ -12,6 +12,7 @@ pytest-xdist's workers) may ask at once and still get one server each.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -60,6 +61,9 @@ def database_url() -> str:
 
     with _locked():
         server = pgserver.get_server(PG_DIR, cleanup_mode=None)
+        # The server outlives this process on purpose; skip pgserver's exit bookkeeping,
+        # which logs after logging has shut down.
+        atexit.unregister(server._cleanup)
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {DB_NAME};")

@@ -109,8 +109,9 @@ def test_the_whole_handoff_loop_in_a_browser(browser, live_server, celery_worker
     expect(deal).to_be_visible()
     deal.locator("select[name=stage]").select_option(label="Won")
     deal.get_by_role("button", name="Move").click()
-    won_column = rep.locator("section.column", has_text="Won")
+    won_column = rep.locator("section.column").filter(has=rep.locator("h2", has_text="Won"))
     expect(won_column.locator("article.deal", has_text="Northwind platform")).to_be_visible()
+    assert Lead.objects.get(pk=lead.pk).stage == "customer"
 
     # The manager sees the counts change (the panels refresh in place with the filters).
     manager.select_option("#period", "30")
