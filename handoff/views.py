@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import messages
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -76,15 +79,17 @@ def detail(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
 
 
 def _detail(
-    request: HttpRequest,
-    handoff: Handoff,
-    *,
-    reject_form: RejectForm | None = None,
-    touch_form: TouchForm | None = None,
-    convert_form: ConvertForm | None = None,
-    status: int = 200,
+    request: HttpRequest, handoff: Handoff, *, status: int = 200, **bound: Form
 ) -> HttpResponse:
+    """The handoff page; ``bound`` replaces a blank form (by its context name) with one
+    that was posted and failed, so its errors show."""
     lead = handoff.lead
+    forms: dict[str, Form] = {
+        "reject_form": RejectForm(),
+        "touch_form": TouchForm(),
+        "convert_form": ConvertForm(initial={"deal_name": lead.company or lead.full_name}),
+        **bound,
+    }
     return render(
         request,
         "handoff/detail.html",
@@ -93,69 +98,64 @@ def _detail(
             "lead": lead,
             "breakdown": lead_score_breakdown(lead_id=lead.pk),
             "is_mine": handoff.assigned_to_id == request.user.pk,
-            "reject_form": reject_form or RejectForm(),
-            "touch_form": touch_form or TouchForm(),
-            "convert_form": convert_form
-            or ConvertForm(initial={"deal_name": lead.company or lead.full_name}),
+            **forms,
         },
         status=status,
     )
 
 
+FormAction = Callable[[Handoff, User, dict[str, Any]], HttpResponse]
+
+
+def _form_action(
+    request: HtmxHttpRequest, handoff_id: int, form_class: type[Form], slot: str, run: FormAction
+) -> HttpResponse:
+    """Validate a form posted on the handoff page and run one service; on a form or
+    domain error, show the page again with the form and its message (400)."""
+    user = _user(request)
+    handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            return run(handoff, user, form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+    return _detail(request, handoff, status=400, **{slot: form})
+
+
 @role_required(Role.REP)
 @require_POST
 def reject(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
-    user = _user(request)
-    handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
-    form = RejectForm(request.POST)
-    if form.is_valid():
-        try:
-            services.handoff_reject(
-                handoff_id=handoff.pk,
-                user=user,
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-            )
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Rejected. The lead went back to marketing."))
-            return redirect("handoff:queue")
-    return _detail(request, handoff, reject_form=form, status=400)
+    def run(handoff: Handoff, user: User, data: dict[str, Any]) -> HttpResponse:
+        services.handoff_reject(
+            handoff_id=handoff.pk, user=user, reason=data["reason"], note=data["note"]
+        )
+        messages.success(request, _("Rejected. The lead went back to marketing."))
+        return redirect("handoff:queue")
+
+    return _form_action(request, handoff_id, RejectForm, "reject_form", run)
 
 
 @role_required(Role.REP)
 @require_POST
 def log_touch(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
-    user = _user(request)
-    handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
-    form = TouchForm(request.POST)
-    if form.is_valid():
-        try:
-            services.handoff_log_touch(handoff_id=handoff.pk, user=user, **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Touch logged."))
-            return redirect("handoff:detail", handoff_id=handoff.pk)
-    return _detail(request, handoff, touch_form=form, status=400)
+    def run(handoff: Handoff, user: User, data: dict[str, Any]) -> HttpResponse:
+        services.handoff_log_touch(handoff_id=handoff.pk, user=user, **data)
+        messages.success(request, _("Touch logged."))
+        return redirect("handoff:detail", handoff_id=handoff.pk)
+
+    return _form_action(request, handoff_id, TouchForm, "touch_form", run)
 
 
 @role_required(Role.REP)
 @require_POST
 def convert(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
-    user = _user(request)
-    handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
-    form = ConvertForm(request.POST)
-    if form.is_valid():
-        try:
-            deal = services.handoff_convert(handoff_id=handoff.pk, user=user, **form.cleaned_data)
-        except ApplicationError as exc:
-            form.add_error(exc.field, exc.message)
-        else:
-            messages.success(request, _("Deal %(name)s created.") % {"name": deal.name})
-            return redirect("sales:board")
-    return _detail(request, handoff, convert_form=form, status=400)
+    def run(handoff: Handoff, user: User, data: dict[str, Any]) -> HttpResponse:
+        deal = services.handoff_convert(handoff_id=handoff.pk, user=user, **data)
+        messages.success(request, _("Deal %(name)s created.") % {"name": deal.name})
+        return redirect("sales:board")
+
+    return _form_action(request, handoff_id, ConvertForm, "convert_form", run)
 
 
 @role_required(Role.MANAGER, Role.MARKETER, Role.REP)

@@ -207,3 +207,22 @@ def test_events_cannot_be_changed_or_deleted(cast):
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
         Event.objects.filter(pk=event.pk).delete()
     assert Event.objects.get(pk=event.pk).reason == event.reason
+
+
+def test_converting_a_pending_handoff_in_the_browser_shows_why_and_creates_nothing(cast):
+    handoff = routed(cast)
+    response = login(handoff.assigned_to).post(
+        reverse("handoff:convert", args=[handoff.pk]), {"deal_name": "X", "amount": "100"}
+    )
+    assert response.status_code == 400
+    assert "Accept the handoff before converting it." in response.content.decode()
+    assert not Deal.objects.exists()
+
+
+def test_a_touch_logged_in_the_browser_stops_the_first_touch_clock(cast):
+    handoff = routed(cast)
+    response = login(handoff.assigned_to).post(
+        reverse("handoff:touch", args=[handoff.pk]), {"kind": "email", "outcome": "sent"}
+    )
+    assert response.status_code == 302
+    assert Handoff.objects.get(pk=handoff.pk).first_touch_at is not None
