@@ -119,7 +119,12 @@ def _form_action(
         try:
             return run(handoff, user, form.cleaned_data)
         except ApplicationError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            if exc.field in form.fields:
+                form.add_error(exc.field, exc.message)
+            else:
+                # Not about one field (the handoff moved on, say): say it at the top of
+                # the page, which shows even when this form no longer does.
+                messages.error(request, exc.message)
     return _detail(request, handoff, status=400, **{slot: form})
 
 
