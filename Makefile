@@ -70,7 +70,7 @@ lint: venv
 # nobody needs gettext to run LeadFlow. `make messages` refreshes both (needs gettext).
 messages: venv
 	$(BIN)/python manage.py makemessages -l ru --no-location --ignore=.venv --ignore=bench --ignore=tests
-	$(BIN)/python manage.py compilemessages -l ru
+	$(BIN)/python manage.py compilemessages -l ru --ignore=.venv
 
 bench: venv
 	@for script in bench/[a-z]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

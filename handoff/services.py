@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from handoff.models import Handoff, QualificationRule, RejectReason, SlaTier, TeamRouting
 from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
@@ -92,7 +93,7 @@ def handoff_route(*, handoff: Handoff) -> Handoff:
     The team's routing row is locked for the pick, so concurrent routings in one team
     take turns and never hand two leads to the same "next" rep by accident.
     """
-    routing, _ = TeamRouting.objects.get_or_create(team_id=handoff.team_id)
+    routing, _created = TeamRouting.objects.get_or_create(team_id=handoff.team_id)
     routing = TeamRouting.objects.select_for_update().get(pk=routing.pk)
     reps = list(
         User.objects.filter(
@@ -138,13 +139,13 @@ def handoff_claim(*, handoff_id: int, user: User) -> Handoff:
     """Take a handoff from the team pool. The conditional UPDATE is the lock: of two reps
     clicking at once, exactly one changes a row."""
     if user.role != Role.REP or user.team_id is None:
-        raise NotAllowedError("Only a rep of the team can claim from its pool.")
+        raise NotAllowedError(_("Only a rep of the team can claim from its pool."))
     now = timezone.now()
     claimed = Handoff.objects.filter(
         pk=handoff_id, team_id=user.team_id, status=Handoff.Status.PENDING, assigned_to=None
     ).update(assigned_to=user, assigned_at=now, routing_reason="claimed from the pool")
     if claimed != 1:
-        raise ConflictError("Someone else took this lead first.")
+        raise ConflictError(_("Someone else took this lead first."))
     handoff = Handoff.objects.get(pk=handoff_id)
     event_record(
         subject_type=HANDOFF,
@@ -166,7 +167,9 @@ def _transition(handoff_id: int, user: User, source: tuple[str, ...], **changes:
         **changes
     )
     if changed != 1:
-        raise ConflictError("This handoff is not yours to change any more, or it already moved on.")
+        raise ConflictError(
+            _("This handoff is not yours to change any more, or it already moved on.")
+        )
     return Handoff.objects.select_related("lead").get(pk=handoff_id)
 
 
@@ -194,7 +197,7 @@ def handoff_accept(*, handoff_id: int, user: User) -> Handoff:
 def handoff_reject(*, handoff_id: int, user: User, reason: str, note: str = "") -> Handoff:
     """Reject with a reason from the list; the lead goes back to marketing, recycled."""
     if reason not in RejectReason.values:
-        raise ApplicationError("Choose a reason for the rejection.", field="reason")
+        raise ApplicationError(_("Choose a reason for the rejection."), field="reason")
     handoff = _transition(
         handoff_id,
         user,
@@ -229,7 +232,7 @@ def handoff_log_touch(
     """Log a call/email/meeting/note on the lead; the first one stops the first-touch clock."""
     handoff = Handoff.objects.select_for_update().get(pk=handoff_id)
     if handoff.assigned_to_id != user.pk or not handoff.is_open:
-        raise NotAllowedError("Only the assigned rep can log touches on an open handoff.")
+        raise NotAllowedError(_("Only the assigned rep can log touches on an open handoff."))
     sales.touch_log(actor=user, kind=kind, outcome=outcome, body=body, lead_id=handoff.lead_id)
     if handoff.first_touch_at is None:
         handoff.first_touch_at = timezone.now()
@@ -253,11 +256,11 @@ def handoff_convert(
         .get(pk=handoff_id)
     )
     if handoff.assigned_to_id != user.pk:
-        raise NotAllowedError("Only the assigned rep can convert this handoff.")
+        raise NotAllowedError(_("Only the assigned rep can convert this handoff."))
     if handoff.status != Handoff.Status.ACCEPTED:
-        raise ConflictError("Accept the handoff before converting it.")
+        raise ConflictError(_("Accept the handoff before converting it."))
     if amount < 0:
-        raise ApplicationError("The amount cannot be negative.", field="amount")
+        raise ApplicationError(_("The amount cannot be negative."), field="amount")
     lead = handoff.lead
     deal = sales.deal_create_from_person(
         person=sales.PersonInput(

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from leadflow import bus
 from leadflow.errors import ApplicationError
@@ -49,9 +50,9 @@ def normalize_phone(raw: str, *, country: str = "") -> str:
     try:
         number = phonenumbers.parse(raw, country.upper() or None)
     except phonenumbers.NumberParseException as exc:
-        raise ApplicationError("Enter a valid phone number.", field="phone") from exc
+        raise ApplicationError(_("Enter a valid phone number."), field="phone") from exc
     if not phonenumbers.is_possible_number(number):
-        raise ApplicationError("Enter a valid phone number.", field="phone")
+        raise ApplicationError(_("Enter a valid phone number."), field="phone")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -73,7 +74,7 @@ def campaign_create(
     ends_on: Any = None,
 ) -> Campaign:
     if starts_on and ends_on and ends_on < starts_on:
-        raise ApplicationError("The campaign cannot end before it starts.", field="ends_on")
+        raise ApplicationError(_("The campaign cannot end before it starts."), field="ends_on")
     return Campaign.objects.create(
         owner=owner,
         name=name,

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from leadflow import bus
 from leadflow.errors import ApplicationError
@@ -99,10 +100,10 @@ def deal_create_from_person(
         )
     pipeline = default_pipeline(team=team)
     if pipeline is None:
-        raise ApplicationError("No pipeline is set up yet; ask an admin to create one.")
+        raise ApplicationError(_("No pipeline is set up yet; ask an admin to create one."))
     first_stage = pipeline.stages.filter(outcome=PipelineStage.Outcome.OPEN).first()
     if first_stage is None:
-        raise ApplicationError("The pipeline has no open stage.")
+        raise ApplicationError(_("The pipeline has no open stage."))
     deal = Deal.objects.create(
         name=name or f"{account.name}",
         account=account,
@@ -133,11 +134,11 @@ def deal_move(*, deal_id: int, stage_id: int, actor: User, lost_reason: str = ""
     deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal_id)
     stage = PipelineStage.objects.filter(pk=stage_id, pipeline_id=deal.pipeline_id).first()
     if stage is None:
-        raise ApplicationError("That stage is not in this deal's pipeline.", field="stage")
+        raise ApplicationError(_("That stage is not in this deal's pipeline."), field="stage")
     if stage.pk == deal.stage_id:
         return deal
     if stage.outcome == PipelineStage.Outcome.LOST and not lost_reason.strip():
-        raise ApplicationError("Say why the deal was lost.", field="lost_reason")
+        raise ApplicationError(_("Say why the deal was lost."), field="lost_reason")
     old = deal.stage
     event_record(
         subject_type=DEAL,
@@ -177,7 +178,7 @@ def touch_log(
     deal_id: int | None = None,
 ) -> Touch:
     if kind not in Touch.Kind.values:
-        raise ApplicationError("Choose call, email, meeting or note.", field="kind")
+        raise ApplicationError(_("Choose call, email, meeting or note."), field="kind")
     return Touch.objects.create(
         actor=actor, kind=kind, outcome=outcome, body=body, lead_id=lead_id, deal_id=deal_id
     )

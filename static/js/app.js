@@ -13,11 +13,12 @@ function tickDeadlines() {
     const due = Date.parse(el.getAttribute("data-deadline"));
     if (Number.isNaN(due)) return;
     const minutes = Math.round((due - now) / 60000);
-    const left = el.getAttribute("data-left") || "left";
-    const overdue = el.getAttribute("data-overdue") || "overdue";
+    // The page supplies the words, already translated, with {n} for the number.
     const abs = Math.abs(minutes);
-    const text = abs >= 120 ? `${Math.round(abs / 60)} h` : `${abs} min`;
-    el.textContent = minutes >= 0 ? `${text} ${left}` : `${overdue} ${text}`;
+    const hours = abs >= 120;
+    const key = (minutes >= 0 ? "left" : "overdue") + (hours ? "-hours" : "-minutes");
+    const pattern = el.getAttribute(`data-${key}`) || "{n}";
+    el.textContent = pattern.replace("{n}", String(hours ? Math.round(abs / 60) : abs));
     el.classList.toggle("overdue", minutes < 0);
     el.classList.toggle("soon", minutes >= 0 && minutes < 5);
   });

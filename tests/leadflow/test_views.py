@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -56,3 +58,27 @@ def test_the_page_speaks_russian_after_switching_language(cast):
 def test_htmx_requests_carry_the_csrf_token(cast):
     page = login(cast.rep).get(reverse("handoff:queue")).content.decode()
     assert 'hx-headers=\'{"X-CSRFToken": "' in page
+
+
+def test_the_russian_catalog_translates_every_message():
+    po = (Path(__file__).resolve().parents[2] / "locale/ru/LC_MESSAGES/django.po").read_text()
+    entries = po.split("\n\n")[1:]  # the first block is the header
+    assert len(entries) > 250
+    untranslated = [e for e in entries if 'msgstr ""' in e and 'msgstr ""\n"' not in e]
+    fuzzy = [e for e in entries if "#, fuzzy" in e]
+    assert untranslated == []
+    assert fuzzy == []
+
+
+def test_domain_errors_reach_the_user_in_their_language(cast):
+    from handoff.models import Handoff
+    from tests.factories import HandoffFactory
+
+    handoff = HandoffFactory.create(team=cast.team)
+    Handoff.objects.filter(pk=handoff.pk).update(assigned_to=cast.rep)
+    client = login(cast.rep)
+    client.post(reverse("set_language"), {"language": "ru", "next": "/"})
+    response = client.post(
+        reverse("handoff:convert", args=[handoff.pk]), {"deal_name": "X", "amount": "1"}
+    )
+    assert "Сначала примите передачу" in response.content.decode()
