@@ -92,3 +92,18 @@ def test_a_unix_socket_redis_becomes_a_kombu_socket_url():
 
     assert _celery_broker_url("unix:///tmp/r.sock") == "redis+socket:///tmp/r.sock"
     assert _celery_broker_url("redis://h:6379/0") == "redis://h:6379/0"
+
+
+def test_static_files_collect_with_the_production_storage(tmp_path):
+    """Manifest storage refuses files that reference missing ones (a stray source map);
+    the production image runs collectstatic, so this must pass."""
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    storages = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+    with override_settings(STORAGES=storages, STATIC_ROOT=tmp_path):
+        call_command("collectstatic", "--no-input", verbosity=0)
+    assert (tmp_path / "staticfiles.json").exists()
