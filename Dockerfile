@@ -14,6 +14,7 @@ COPY . .
 RUN DEBUG=false SECRET_KEY=build-only-$(python -c 'import secrets;print(secrets.token_hex(32))') \
     ALLOWED_HOSTS=build DATABASE_URL=postgres://build/build REDIS_URL=redis://build:6379/0 \
     python manage.py collectstatic --no-input
+RUN mkdir -p /app/media && chown leadflow /app/media
 USER leadflow
 EXPOSE 8000
 CMD ["gunicorn", "leadflow.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

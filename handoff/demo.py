@@ -486,7 +486,11 @@ def _copy(cursor: CursorWrapper, rows: Sequence[models.Model]) -> int:
     if not rows:
         return 0
     meta = rows[0]._meta
-    fields = [f for f in meta.concrete_fields if not (f.primary_key and rows[0].pk is None)]
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not (f.primary_key and rows[0].pk is None) and not getattr(f, "generated", False)
+    ]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(meta.db_table),
         sql.SQL(", ").join(sql.Identifier(f.column or f.attname) for f in fields),

@@ -112,3 +112,32 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type}#{self.subject_id} {self.kind} {self.new_value}"
+
+
+class AuditEntry(models.Model):
+    """A security-relevant action (export, erasure, merge, login, token, role change).
+
+    Append-only like Event: a database trigger refuses UPDATE and DELETE.
+    """
+
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    subject_type = models.CharField(max_length=40, blank=True, default="")
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # "Who did what to this record", newest first.
+            models.Index(
+                fields=["subject_type", "subject_id", "created_at"], name="audit_subject_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.subject_type}#{self.subject_id}"

@@ -245,6 +245,16 @@ STORAGES = {
     },
 }
 
+# --- Uploaded files (CSV imports and their error reports) ------------------------------
+# Web and worker processes must share this folder (a volume in docker-compose).
+MEDIA_ROOT = Path(
+    os.environ.get("MEDIA_ROOT", BASE_DIR / ("media" if PRODUCTION else ".leadflow/media"))
+)
+MEDIA_URL = "/media/"
+# Uploads above this size are refused; the CSV import streams from disk, not memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+LEADFLOW_MAX_IMPORT_BYTES = env_int("LEADFLOW_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+
 # --- Email ------------------------------------------------------------------------------
 # Django 6.1 mailers. SMTP in production; the console in development.
 _EMAIL_BACKEND = os.environ.get(

@@ -52,6 +52,30 @@ def _form_key() -> str:
     return secrets.token_urlsafe(9)
 
 
+# The lead attributes a form may ask for, in the order a form shows them.
+FORM_FIELD_CHOICES = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "company_size",
+    "country",
+    "phone",
+)
+
+
+def default_form_fields() -> list[dict[str, object]]:
+    """Every form asks for the email (required: it is the person's identity)."""
+    return [
+        {"name": "email", "required": True},
+        {"name": "first_name", "required": False},
+        {"name": "last_name", "required": False},
+        {"name": "company", "required": False},
+        {"name": "job_title", "required": False},
+    ]
+
+
 class Form(models.Model):
     """A capture form: a hosted page at ``/f/<key>/`` posting into one campaign."""
 
@@ -65,6 +89,15 @@ class Form(models.Model):
         _("thank-you message"), max_length=500, default=_("Thank you! We will be in touch.")
     )
     consent_text = models.TextField(_("consent text"), blank=True, default="")
+    # The current version of consent_text; every edit makes a new ConsentText row.
+    consent = models.ForeignKey(
+        "ConsentText", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # [{"name": <one of FORM_FIELD_CHOICES>, "required": bool}, ...] in display order.
+    fields = models.JSONField(_("fields"), default=default_form_fields)
+    redirect_url = models.URLField(_("redirect after submit"), blank=True, default="")
+    # One origin per line (https://www.example.com); the embed may post only from these.
+    allowed_origins = models.TextField(_("allowed origins"), blank=True, default="")
     # High-intent forms ("request a demo") make an MQL and a hot handoff at once.
     fast_track = models.BooleanField(_("fast track (high intent)"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
@@ -80,6 +113,25 @@ class Form(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ConsentText(models.Model):
+    """One version of a form's consent wording, kept forever: a consent record points at
+    the exact text the person agreed to."""
+
+    form = models.ForeignKey(Form, on_delete=models.CASCADE, related_name="consent_texts")
+    version = models.PositiveIntegerField()
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["form", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "version"], name="consent_text_version_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} v{self.version}"
 
 
 class Stage(models.TextChoices):
@@ -103,6 +155,8 @@ class Lead(models.Model):
     """One person. Email (normalised) is unique, so every entry path meets the same row."""
 
     email = models.EmailField(_("email"), max_length=254, null=True, blank=True)
+    # An integration's own id for the person (API upsert by external id).
+    external_id = models.CharField(max_length=100, null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True, default="")
     first_name = models.CharField(_("first name"), max_length=100, blank=True, default="")
     last_name = models.CharField(_("last name"), max_length=100, blank=True, default="")
@@ -132,10 +186,24 @@ class Lead(models.Model):
 
     fit_score = models.IntegerField(_("fit"), default=0)
     engagement_score = models.IntegerField(_("engagement"), default=0)
+    # The lead list sorts by this; kept by Postgres, so it can never disagree.
+    score = models.GeneratedField(
+        expression=models.F("fit_score") + models.F("engagement_score"),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
     grade = models.CharField(_("grade"), max_length=1, choices=Grade, default=Grade.D)
     # Null until the worker scored the lead's latest touchpoint; the sweeper looks for these.
     scored_at = models.DateTimeField(null=True, blank=True)
     fast_tracked = models.BooleanField(default=False)
+    first_touch = models.ForeignKey(
+        "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_touch = models.ForeignKey(
+        "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Set when the person's data was erased on request; the row stays for the counts.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -149,10 +217,17 @@ class Lead(models.Model):
         constraints = [
             # One person, one lead: capture upserts on this (INSERT … ON CONFLICT).
             models.UniqueConstraint(fields=["email"], name="lead_email_uniq"),
+            models.UniqueConstraint(fields=["external_id"], name="lead_external_id_uniq"),
         ]
         indexes = [
             # The lead list, newest first, and the dashboard's period filter.
             models.Index(fields=["created_at"], name="lead_created_idx"),
+            # Matching by phone on capture, and the duplicates screen's "same phone".
+            models.Index(fields=["phone"], name="lead_phone_idx", condition=~Q(phone="")),
+            # The duplicates screen's "same name and company".
+            models.Index(fields=["last_name", "company"], name="lead_name_company_idx"),
+            # The lead list sorted by score, with keyset pagination on (score, id).
+            models.Index(fields=["score", "id"], name="lead_score_idx"),
             # The sweeper: leads whose scoring task never ran.
             models.Index(
                 fields=["updated_at"], name="lead_unscored_idx", condition=Q(scored_at=None)
@@ -192,12 +267,20 @@ class Touchpoint(models.Model):
     utm_campaign = models.CharField(max_length=100, blank=True, default="")
     utm_term = models.CharField(max_length=100, blank=True, default="")
     utm_content = models.CharField(max_length=100, blank=True, default="")
+    gclid = models.CharField(max_length=200, blank=True, default="")
+    fbclid = models.CharField(max_length=200, blank=True, default="")
     referrer = models.CharField(max_length=500, blank=True, default="")
     landing_page = models.CharField(max_length=500, blank=True, default="")
+    # Identifies one submission: an Idempotency-Key, or a hash of a form post within a short
+    # window. The unique constraint makes a double submit or a retry one touchpoint.
+    dedupe_key = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="touch_dedupe_uniq"),
+        ]
         indexes = [
             # A lead's timeline and its scoring, oldest first.
             models.Index(fields=["lead", "created_at"], name="touch_lead_idx"),
@@ -271,3 +354,101 @@ class ScoreEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}: {self.points:+d}"
+
+
+class LawfulBasis(models.TextChoices):
+    CONSENT = "consent", _("Consent")
+    LEGITIMATE_INTEREST = "legitimate_interest", _("Legitimate interest")
+    CONTRACT = "contract", _("Contract")
+
+
+class ConsentRecord(models.Model):
+    """What a person agreed to, when, where and from which address."""
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Form")
+        API = "api", _("API")
+        IMPORT = "import", _("Import")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="consents")
+    consent_text = models.ForeignKey(
+        ConsentText, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    lawful_basis = models.CharField(max_length=20, choices=LawfulBasis, default=LawfulBasis.CONSENT)
+    source = models.CharField(max_length=10, choices=Source)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    given_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-given_at"]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} {self.lawful_basis} {self.given_at:%Y-%m-%d}"
+
+
+class Suppression(models.Model):
+    """An address that must never be captured again. Only its SHA-256 is stored, so the
+    list itself holds no personal data (the address is normalised before hashing)."""
+
+    email_hash = models.CharField(max_length=64)
+    reason = models.CharField(max_length=20, default="withdrawn")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # Every capture path checks membership by this (one index probe).
+            models.UniqueConstraint(fields=["email_hash"], name="suppression_hash_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return self.email_hash[:12]
+
+
+class ImportJob(models.Model):
+    """One CSV import: the uploaded file, its column mapping and the job's progress."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", _("Uploaded")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    class Mode(models.TextChoices):
+        UPDATE = "update", _("Fill empty fields of people who already exist")
+        SKIP = "skip", _("Skip people who already exist")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="imports"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    # {"csv header": "lead field", ...}; headers mapped to "" are ignored.
+    mapping = models.JSONField(default=dict)
+    mode = models.CharField(max_length=10, choices=Mode, default=Mode.UPDATE)
+    status = models.CharField(max_length=10, choices=Status, default=Status.UPLOADED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    errors_file = models.FileField(upload_to="imports/%Y/%m/", blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0

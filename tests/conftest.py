@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from leadflow.models import Role, Team, User
@@ -67,3 +69,14 @@ def login(user: User) -> Client:
     client = Client()
     assert client.login(username=user.username, password=PASSWORD)
     return client
+
+
+def database_url() -> str:
+    """A DATABASE_URL for the database this test process uses (for subprocesses)."""
+    db = connection.settings_dict
+    host = db.get("HOST") or ""
+    user = quote(db.get("USER") or "postgres")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    if host.startswith("/"):
+        return f"postgres://{user}{password}@/{db['NAME']}?host={host}"
+    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"

@@ -11,3 +11,5 @@ CELERY_TASK_DEFAULT_QUEUE = f"leadflow-test-{os.getpid()}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Live-server threads must not keep connections open past a test (teardown drops the DB).
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
+# Several checkouts or people on one server: LEADFLOW_TEST_DB keeps their test databases apart.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LEADFLOW_TEST_DB", "test_leadflow")}  # noqa: F405

@@ -9,26 +9,16 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
 from django.conf import settings
-from django.db import connection
+
+from tests.conftest import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    host = db.get("HOST") or ""
-    user = quote(db.get("USER") or "postgres")
-    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    if host.startswith("/"):
-        return f"postgres://{user}{password}@/{db['NAME']}?host={host}"
-    return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -57,7 +47,7 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
         cwd=ROOT,
         env={
             **os.environ,
-            "DATABASE_URL": _database_url(),
+            "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
         },
