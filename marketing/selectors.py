@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
@@ -9,6 +10,11 @@ from django.utils import timezone
 
 from leadflow.models import Event
 from marketing.models import Campaign, Lead, Stage
+
+
+def email_hash(email: str) -> str:
+    """The suppression list's key: SHA-256 of the normalised (trimmed, lower-case) address."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 def leads_unscored_ids(*, older_than_seconds: int, limit: int = 1000) -> list[int]:
