@@ -192,6 +192,7 @@ def main() -> int:
             "REDIS_URL": redis_url,
             "CELERY_QUEUE": QUEUE,
             "MEDIA_ROOT": media_root,
+            **{f"LEADFLOW_CAPTURE_RATE_PER_{what}": "1000000" for what in ("IP", "FORM")},
         }
         support.collectstatic(env)
         broker.delete(QUEUE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -15,10 +16,12 @@ from django.utils.translation import gettext as _
 
 from handoff.models import Handoff, QualificationRule, RejectReason, SlaTier, TeamRouting
 from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
-from leadflow.models import Event, Role, User
+from leadflow.models import AuditEntry, Event, Role, User
 from leadflow.services import event_record
+from marketing import duplicates, privacy
 from marketing import services as marketing
 from marketing.models import Lead, Stage
+from sales import selectors as sales_selectors
 from sales import services as sales
 from sales.models import Deal
 
@@ -293,7 +296,12 @@ def handoff_convert(
         new_value=Handoff.Status.CONVERTED,
     )
     marketing.lead_stage_change(
-        lead_id=lead.pk, stage=Stage.OPPORTUNITY, actor=user, reason=f"deal: {deal.name}"
+        lead_id=lead.pk,
+        stage=Stage.OPPORTUNITY,
+        actor=user,
+        # The id, not the name: a deal is often named after the person, and events are
+        # immutable, so a name here would survive the person's erasure.
+        reason=f"deal #{deal.pk}",
     )
     return deal
 
@@ -304,3 +312,132 @@ def lead_on_deal_won(*, deal_id: int, lead_id: int | None, actor: User | None = 
         marketing.lead_stage_change(
             lead_id=lead_id, stage=Stage.CUSTOMER, actor=actor, reason=f"deal #{deal_id} won"
         )
+
+
+# --- Privacy and merging: operations on one person across marketing and sales ----------
+
+LEAD = "marketing.lead"
+
+
+@transaction.atomic
+def person_export(*, lead_id: int, actor: User, ip: str | None) -> dict[str, Any]:
+    """Everything LeadFlow holds about the person behind a lead, as JSON-ready data:
+    marketing's records, the handoffs and sales' contacts, deals and touches. Audited."""
+    data = privacy.lead_export_data(lead_id=lead_id)
+    handoffs = [
+        {
+            "id": handoff.pk,
+            "status": handoff.status,
+            "rule": handoff.rule_name,
+            "sla_tier": handoff.sla_tier,
+            "team": handoff.team.name,
+            "assigned_to": handoff.assigned_to.username if handoff.assigned_to else None,
+            "score_snapshot": handoff.score_snapshot,
+            "reject_reason": handoff.reject_reason,
+            "reject_note": handoff.reject_note,
+            "handed_off_at": handoff.handed_off_at.isoformat(),
+            "accepted_at": handoff.accepted_at.isoformat() if handoff.accepted_at else None,
+            "rejected_at": handoff.rejected_at.isoformat() if handoff.rejected_at else None,
+            "converted_at": handoff.converted_at.isoformat() if handoff.converted_at else None,
+        }
+        for handoff in Handoff.objects.filter(lead_id=lead_id)
+        .select_related("team", "assigned_to")
+        .order_by("handed_off_at", "pk")
+    ]
+    AuditEntry.objects.create(
+        actor=actor, action="lead.export", subject_type=LEAD, subject_id=lead_id, ip=ip or None
+    )
+    return {
+        "format": "leadflow.person/1",
+        "exported_at": timezone.now().isoformat(),
+        **data,
+        "handoffs": handoffs,
+        "sales": sales_selectors.person_data_for_lead(
+            lead_id=lead_id, email=data["lead"]["email"] or ""
+        ),
+    }
+
+
+@transaction.atomic
+def person_erase(*, lead_id: int, actor: User, ip: str | None) -> dict[str, int]:
+    """Erase the person behind a lead everywhere: marketing's fields and touchpoint URLs,
+    sales' contacts and notes, handoff rejection notes. Every row stays, so lead, handoff
+    and deal counts do not move; the address is suppressed so no import brings it back.
+
+    The audit entry records counts only: audit rows are immutable, and a name or an
+    address in one would outlive the erasure it records.
+    """
+    person = privacy.lead_erase(lead_id=lead_id, actor=actor)
+    in_sales = sales.contact_erase_for_lead(
+        lead_id=lead_id,
+        email=person.email,
+        first_name=person.first_name,
+        last_name=person.last_name,
+        phone=person.phone,
+    )
+    notes = Handoff.objects.filter(lead_id=lead_id).exclude(reject_note="").update(reject_note="")
+    summary = {
+        "touchpoints": person.touchpoints,
+        "consents": person.consents,
+        "contacts": in_sales.contacts,
+        "touches": in_sales.touches,
+        "deals_renamed": in_sales.deals_renamed,
+        "accounts_renamed": in_sales.accounts_renamed,
+        "handoff_notes": notes,
+    }
+    AuditEntry.objects.create(
+        actor=actor,
+        action="lead.erase",
+        subject_type=LEAD,
+        subject_id=lead_id,
+        detail=summary,
+        ip=ip or None,
+    )
+    return summary
+
+
+@transaction.atomic
+def person_merge(
+    *, survivor_id: int, other_id: int, take_from_other: list[str], actor: User, ip: str | None
+) -> Lead:
+    """Merge two leads of one person. Handoffs and sales' rows of the other lead move to
+    the survivor first, then marketing merges fields, touchpoints, ledger and consents.
+
+    Two open handoffs cannot become one (one open handoff per lead): that merge is refused
+    until sales closes one — usually by rejecting it as a duplicate.
+    """
+    # Lock both leads in id order (lead_merge locks them again, in the same order).
+    ids = sorted({survivor_id, other_id})
+    list(Lead.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    open_leads = set(
+        Handoff.objects.filter(lead_id__in=ids, status__in=Handoff.OPEN_STATUSES).values_list(
+            "lead_id", flat=True
+        )
+    )
+    if survivor_id != other_id and open_leads == set(ids):
+        raise ConflictError(
+            _(
+                "Both leads are with sales right now (each has an open handoff). Ask the rep "
+                "to reject one of them as a duplicate, then merge."
+            )
+        )
+    handoffs = Handoff.objects.filter(lead_id=other_id).update(lead_id=survivor_id)
+    sales_rows = sales.lead_references_move(from_lead_id=other_id, to_lead_id=survivor_id)
+    lead = duplicates.lead_merge(
+        survivor_id=survivor_id, other_id=other_id, take_from_other=take_from_other, actor=actor
+    )
+    AuditEntry.objects.create(
+        actor=actor,
+        action="lead.merge",
+        subject_type=LEAD,
+        subject_id=survivor_id,
+        # Field names, never values: this row is immutable (see person_erase).
+        detail={
+            "merged_id": other_id,
+            "fields_from_merged": sorted(take_from_other),
+            "handoffs_moved": handoffs,
+            "sales_rows_moved": sales_rows,
+        },
+        ip=ip or None,
+    )
+    return lead

@@ -12,4 +12,7 @@ urlpatterns = [
     path("handoffs/<int:handoff_id>/touch/", views.log_touch, name="touch"),
     path("handoffs/<int:handoff_id>/convert/", views.convert, name="convert"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("leads/<int:lead_id>/export/", views.lead_export, name="lead_export"),
+    path("leads/<int:lead_id>/erase/", views.lead_erase, name="lead_erase"),
+    path("leads/<int:lead_id>/merge/<int:other_id>/", views.lead_merge, name="lead_merge"),
 ]

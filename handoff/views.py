@@ -8,11 +8,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from handoff import selectors, services
 from handoff.forms import ConvertForm, DashboardFilter, RejectForm, TouchForm
@@ -20,7 +20,10 @@ from handoff.models import Handoff
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import Role, Team, User
-from leadflow.permissions import SALES, role_required
+from leadflow.permissions import MARKETING, SALES, role_required
+from leadflow.ratelimit import client_ip
+from marketing import duplicates
+from marketing.models import Lead
 from marketing.services import lead_score_breakdown
 
 
@@ -199,3 +202,85 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "handoff/dashboard.html#panels", context)
     return render(request, "handoff/dashboard.html", context)
+
+
+# --- One person across marketing and sales: export, erasure, merge ---------------------
+# These live here, not in marketing, because they read or change sales' records too.
+
+
+@role_required(*MARKETING)
+def lead_export(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
+    """Download everything about the person as JSON (audited as lead.export)."""
+    get_object_or_404(Lead, pk=lead_id)
+    data = services.person_export(lead_id=lead_id, actor=_user(request), ip=client_ip(request))
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="lead-{lead_id}.json"'
+    return response
+
+
+def _erase_confirmed(word: str) -> bool:
+    # The word to type is translated on the page; the English one is accepted everywhere.
+    return word.strip().casefold() in {"erase", _("ERASE").casefold()}
+
+
+@role_required(*MARKETING)
+@require_POST
+def lead_erase(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
+    get_object_or_404(Lead, pk=lead_id)
+    if not _erase_confirmed(request.POST.get("confirm", "")):
+        messages.error(request, _("Nothing was erased: type ERASE in the box to confirm."))
+        return redirect("marketing:lead", lead_id=lead_id)
+    try:
+        services.person_erase(lead_id=lead_id, actor=_user(request), ip=client_ip(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("The person's data was erased. The lead stays, anonymous, so the counts hold."),
+        )
+    return redirect("marketing:lead", lead_id=lead_id)
+
+
+@role_required(*MARKETING)
+@require_http_methods(["GET", "POST"])
+def lead_merge(request: HtmxHttpRequest, lead_id: int, other_id: int) -> HttpResponse:
+    """Two likely duplicates side by side, a choice per field; POST merges them."""
+    leads = Lead.objects.select_related("campaign", "owner").in_bulk([lead_id, other_id])
+    if len(leads) != 2:
+        raise Http404
+    survivor, other = duplicates.merge_order(leads[lead_id], leads[other_id])
+    keep = request.POST.get("keep") or request.GET.get("keep")
+    if keep == str(other.pk):
+        survivor, other = other, survivor
+    status = 200
+    if request.method == "POST":
+        take = [name for name in duplicates.MERGE_FIELDS if request.POST.get(name) == str(other.pk)]
+        try:
+            services.person_merge(
+                survivor_id=survivor.pk,
+                other_id=other.pk,
+                take_from_other=take,
+                actor=_user(request),
+                ip=client_ip(request),
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            status = exc.status_code
+        else:
+            messages.success(
+                request, _("Lead #%(id)s was merged into this one.") % {"id": other.pk}
+            )
+            return redirect("marketing:lead", lead_id=survivor.pk)
+    counts = duplicates.merge_counts(lead_ids=[survivor.pk, other.pk])
+    return render(
+        request,
+        "marketing/duplicates_merge.html",
+        {
+            "survivor": survivor,
+            "other": other,
+            "rows": duplicates.merge_preview(survivor=survivor, other=other),
+            "pair_counts": [counts[survivor.pk], counts[other.pk]],
+        },
+        status=status,
+    )

@@ -11,6 +11,7 @@ from leadflow.models import Role
 NAVIGATION = [
     ("marketing:campaigns", _("Campaigns"), {Role.MARKETER, Role.MANAGER}),
     ("marketing:leads", _("Leads"), {Role.MARKETER, Role.MANAGER}),
+    ("marketing:imports", _("Import"), {Role.MARKETER, Role.MANAGER}),
     ("handoff:queue", _("My queue"), {Role.REP, Role.MANAGER}),
     ("sales:board", _("Pipeline"), {Role.REP, Role.MANAGER}),
     ("handoff:dashboard", _("Dashboard"), {Role.MANAGER, Role.MARKETER, Role.REP}),

@@ -310,3 +310,14 @@ LEADFLOW_MQL_MIN_GRADE = os.environ.get("LEADFLOW_MQL_MIN_GRADE", "B")
 LEADFLOW_MQL_MIN_ENGAGEMENT = env_int("LEADFLOW_MQL_MIN_ENGAGEMENT", 50)
 # The sweeper re-enqueues scoring for leads captured longer ago than this and still unscored.
 LEADFLOW_SWEEP_AFTER_SECONDS = env_int("LEADFLOW_SWEEP_AFTER_SECONDS", 30)
+
+# --- Public capture endpoint (/f/<key>/) -------------------------------------------------
+# Submissions per minute from one client address (all forms) and to one form (all clients);
+# over either limit the answer is 429 with Retry-After. 0 turns a limit off.
+LEADFLOW_CAPTURE_RATE_PER_IP = env_int("LEADFLOW_CAPTURE_RATE_PER_IP", 20)
+LEADFLOW_CAPTURE_RATE_PER_FORM = env_int("LEADFLOW_CAPTURE_RATE_PER_FORM", 600)
+# Larger bodies are refused with 413 before they are read.
+LEADFLOW_CAPTURE_MAX_BYTES = env_int("LEADFLOW_CAPTURE_MAX_BYTES", 16 * 1024)
+# Take the client address from the first X-Forwarded-For hop: only behind a proxy that sets
+# it, or anybody can choose their own address and escape the per-address limit.
+LEADFLOW_TRUST_X_FORWARDED_FOR = env_bool("LEADFLOW_TRUST_X_FORWARDED_FOR", False)

@@ -228,6 +228,12 @@ class Lead(models.Model):
             models.Index(fields=["last_name", "company"], name="lead_name_company_idx"),
             # The lead list sorted by score, with keyset pagination on (score, id).
             models.Index(fields=["score", "id"], name="lead_score_idx"),
+            # The campaign list's per-campaign funnel counts, read from the index alone.
+            models.Index(
+                fields=["campaign"],
+                include=["stage", "mql_at", "sql_at"],
+                name="lead_campaign_funnel_idx",
+            ),
             # The sweeper: leads whose scoring task never ran.
             models.Index(
                 fields=["updated_at"], name="lead_unscored_idx", condition=Q(scored_at=None)

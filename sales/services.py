@@ -6,7 +6,11 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, F, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,4 +185,111 @@ def touch_log(
         raise ApplicationError(_("Choose call, email, meeting or note."), field="kind")
     return Touch.objects.create(
         actor=actor, kind=kind, outcome=outcome, body=body, lead_id=lead_id, deal_id=deal_id
+    )
+
+
+# --- Privacy: the person behind a lead (called by handoff.services) --------------------
+
+
+@dataclass(frozen=True)
+class SalesErasure:
+    contacts: int
+    touches: int
+    deals_renamed: int
+    accounts_renamed: int
+
+
+def _mentions(field: str, needles: set[str]) -> Q | None:
+    query = None
+    for needle in needles:
+        clause = Q(**{f"{field}__icontains": needle})
+        query = clause if query is None else query | clause
+    return query
+
+
+@transaction.atomic
+def contact_erase_for_lead(
+    *, lead_id: int, email: str = "", first_name: str = "", last_name: str = "", phone: str = ""
+) -> SalesErasure:
+    """Anonymise sales' copy of the person behind a lead; every row stays for the counts.
+
+    The person's contacts are those converted from the lead plus any contact with the same
+    address (conversion reuses an account's contact by email, whatever lead it came from).
+    Cleared: those contacts' names, email, phone and title; the notes and outcomes of
+    touches on the lead, its contacts and their deals (free text about the person); a lost
+    reason that names them. A deal named after the person becomes "Deal #id", an account
+    named after the address (free-mail, no company) "Account #id". Kept: accounts, deals,
+    amounts, stages, touch kinds, actors and dates.
+    """
+    by_person = (Q(lead_id=lead_id) | Q(email__iexact=email)) if email else Q(lead_id=lead_id)
+    contact_ids = list(Contact.objects.filter(by_person).values_list("pk", flat=True))
+    deal_ids = list(
+        Deal.objects.filter(Q(lead_id=lead_id) | Q(contact_id__in=contact_ids)).values_list(
+            "pk", flat=True
+        )
+    )
+    touches = Touch.objects.filter(
+        Q(lead_id=lead_id) | Q(contact_id__in=contact_ids) | Q(deal_id__in=deal_ids)
+    ).update(body="", outcome="")
+
+    full_name = f"{first_name} {last_name}".strip()
+    # Short first names ("Al") occur inside ordinary words; a last name is kept from 2.
+    needles = {n for n in (email, full_name, last_name, phone) if len(n) >= 2}
+    if len(first_name) >= 3:
+        needles.add(first_name)
+    deals_renamed = 0
+    named = _mentions("name", needles)
+    if named is not None:
+        deals_renamed = (
+            Deal.objects.filter(pk__in=deal_ids)
+            .filter(named)
+            .update(name=Concat(Value("Deal #"), Cast("id", CharField())))
+        )
+    lost = _mentions("lost_reason", needles)
+    if lost is not None:
+        Deal.objects.filter(pk__in=deal_ids).filter(lost).update(lost_reason="")
+    account_ids: list[int] = []
+    if email:
+        account_ids = list(
+            Account.objects.filter(
+                Q(contacts__pk__in=contact_ids) | Q(deals__pk__in=deal_ids), name__iexact=email
+            )
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+        Account.objects.filter(pk__in=account_ids).update(
+            name=Concat(Value("Account #"), Cast("id", CharField()))
+        )
+    contacts = Contact.objects.filter(pk__in=contact_ids).update(
+        first_name="", last_name="", email="", phone="", job_title=""
+    )
+    # Django admin's history names objects by str(): the contact's name, the deal's name.
+    # (Every listed deal, not only the renamed ones: the log keeps the name of that time.)
+    history: tuple[tuple[type[Contact | Deal | Account], list[int]], ...] = (
+        (Contact, contact_ids),
+        (Deal, deal_ids),
+        (Account, account_ids),
+    )
+    for model, ids in history:
+        if ids:
+            LogEntry.objects.filter(
+                content_type=ContentType.objects.get_for_model(model),
+                object_id__in=[str(pk) for pk in ids],
+            ).update(object_repr=Concat(Value("#"), F("object_id")), change_message="")
+    return SalesErasure(
+        contacts=contacts,
+        touches=touches,
+        deals_renamed=deals_renamed,
+        accounts_renamed=len(account_ids),
+    )
+
+
+@transaction.atomic
+def lead_references_move(*, from_lead_id: int, to_lead_id: int) -> int:
+    """Point sales' rows (contacts, deals, touches) of a lead merged away at the survivor,
+    so the merge deletes nothing of sales' history. Returns the number of rows moved."""
+    return (
+        Contact.objects.filter(lead_id=from_lead_id).update(lead_id=to_lead_id)
+        + Deal.objects.filter(lead_id=from_lead_id).update(lead_id=to_lead_id)
+        + Touch.objects.filter(lead_id=from_lead_id).update(lead_id=to_lead_id)
     )

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import redis
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 
 from leadflow.models import Role, Team, User
 from tests.factories import PASSWORD, QualificationRuleFactory, TeamFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
 
 
 @dataclass
@@ -80,3 +91,50 @@ def database_url() -> str:
     if host.startswith("/"):
         return f"postgres://{user}{password}@/{db['NAME']}?host={host}"
     return f"postgres://{user}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker process on this test run's own queue, against the test database."""
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    redis.Redis.from_url(settings.REDIS_URL).delete(queue)
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = (ARTIFACTS / "worker.log").open("ab")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "leadflow",
+            "worker",
+            "-Q",
+            queue,
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        },
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield worker
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+        log.close()

@@ -13,3 +13,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 # Several checkouts or people on one server: LEADFLOW_TEST_DB keeps their test databases apart.
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LEADFLOW_TEST_DB", "test_leadflow")}  # noqa: F405
+# Every test client posts from 127.0.0.1, and test runs share one Redis: the rate-limit
+# tests set their own low limits and addresses.
+LEADFLOW_CAPTURE_RATE_PER_IP = 100_000
+LEADFLOW_CAPTURE_RATE_PER_FORM = 100_000

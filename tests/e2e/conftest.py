@@ -3,68 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import redis
-from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 
-from tests.conftest import database_url
+from tests.conftest import ARTIFACTS, celery_worker  # noqa: F401 -- shared fixture
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-
-
-@pytest.fixture
-def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker process on this test run's own queue, against the test database."""
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    redis.Redis.from_url(settings.REDIS_URL).delete(queue)
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = (ARTIFACTS / "worker.log").open("ab")
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "leadflow",
-            "worker",
-            "-Q",
-            queue,
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-        },
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield worker
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +24,14 @@ def browser() -> Iterator[object]:
     # Generous waits: CI machines have two cores shared by the worker, the live server,
     # the browser and a second test process.
     expect.set_options(timeout=15_000)
+    serialized = getattr(connections[DEFAULT_DB_ALIAS], "_test_serialized_contents", None)
     with sync_playwright() as playwright:
+        # With that loop running, Django keeps this thread's connections in a context
+        # variable: a new connection object, which lacks the data that serialized_rollback
+        # restores before each browser test. Without it, a browser test that follows
+        # another transactional test would start on an empty database.
+        if serialized is not None:
+            connections[DEFAULT_DB_ALIAS]._test_serialized_contents = serialized  # type: ignore[attr-defined]
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=[

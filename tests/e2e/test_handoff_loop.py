@@ -56,6 +56,8 @@ def test_the_whole_handoff_loop_in_a_browser(browser, live_server, celery_worker
     expect(marketer.locator("h1")).to_contain_text("Spring webinar")
     builder = marketer.locator("#form-builder")
     builder.locator("#id_name").fill("Request a demo")
+    builder.locator("#id_ask_company_size").check()
+    builder.locator("#id_ask_country").check()
     builder.locator("#id_fast_track").check()
     builder.locator("button[type=submit]").click()
     form_url = marketer.locator("a.form-link").first.get_attribute("href")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 def capture(form, **fields):
     data = services.CaptureInput(email=fields.pop("email", "vp@bigco.com"), **fields)
-    lead_id, _ = services.lead_capture(form=form, data=data)
+    lead_id = services.lead_capture(form=form, data=data).lead_id
     return lead_id
 
 
