@@ -12,6 +12,7 @@ NAVIGATION = [
     ("marketing:campaigns", _("Campaigns"), {Role.MARKETER, Role.MANAGER}),
     ("marketing:leads", _("Leads"), {Role.MARKETER, Role.MANAGER}),
     ("marketing:imports", _("Import"), {Role.MARKETER, Role.MANAGER}),
+    ("marketing:duplicates", _("Duplicates"), {Role.MARKETER, Role.MANAGER}),
     ("handoff:queue", _("My queue"), {Role.REP, Role.MANAGER}),
     ("sales:board", _("Pipeline"), {Role.REP, Role.MANAGER}),
     ("handoff:dashboard", _("Dashboard"), {Role.MANAGER, Role.MARKETER, Role.REP}),
