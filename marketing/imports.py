@@ -619,6 +619,21 @@ def _phone_fast(raw: str, region: str) -> str | None:
     return f"+{code}{national}"
 
 
+# The lead fields of a staged row, in the staging table's column order.
+_STAGED_FIELDS = (
+    "email",
+    "external_id",
+    "phone",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "company_size",
+    "country",
+    "source",
+)
+
+
 class RowCleaner:
     """Checks and normalises rows for one mapping; ``clean`` takes the cells of one row.
 
@@ -628,18 +643,7 @@ class RowCleaner:
     """
 
     # The order of the staged row, then the full name.
-    _ORDER = (
-        "email",
-        "external_id",
-        "phone",
-        "first_name",
-        "last_name",
-        "company",
-        "job_title",
-        "company_size",
-        "country",
-        "source",
-    )
+    _ORDER = _STAGED_FIELDS
 
     def __init__(self, headers: list[str], mapping: dict[str, str]) -> None:
         position = {name: headers.index(header) for header, name in mapping.items() if name}
@@ -999,20 +1003,6 @@ class Preview:
     @property
     def importable(self) -> int:
         return sum(1 for row in self.rows if row.state in ("new", "exists"))
-
-
-_STAGED_FIELDS = (
-    "email",
-    "external_id",
-    "phone",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "company_size",
-    "country",
-    "source",
-)
 
 
 def import_preview(*, job: ImportJob, mapping: dict[str, str] | None = None) -> Preview:
