@@ -70,6 +70,28 @@ def normalize_phone(raw: str, *, country: str = "") -> str:
 # --- Campaigns and forms ---------------------------------------------------------------
 
 
+def _campaign_check(
+    *,
+    name: str,
+    channel: str,
+    budget: Decimal,
+    cost: Decimal,
+    starts_on: date | None,
+    ends_on: date | None,
+) -> None:
+    """The rules a campaign's settings obey, on creation and on every edit."""
+    if not name.strip():
+        raise ApplicationError(_("The campaign needs a name."), field="name")
+    if channel not in Channel.values:
+        raise ApplicationError(_("Choose a channel from the list."), field="channel")
+    if budget < 0:
+        raise ApplicationError(_("The budget cannot be negative."), field="budget")
+    if cost < 0:
+        raise ApplicationError(_("The cost cannot be negative."), field="cost")
+    if starts_on and ends_on and ends_on < starts_on:
+        raise ApplicationError(_("The campaign cannot end before it starts."), field="ends_on")
+
+
 @transaction.atomic
 def campaign_create(
     *,
@@ -81,18 +103,24 @@ def campaign_create(
     utm_campaign: str = "",
     budget: Decimal = Decimal(0),
     cost: Decimal = Decimal(0),
-    starts_on: Any = None,
-    ends_on: Any = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
 ) -> Campaign:
-    if starts_on and ends_on and ends_on < starts_on:
-        raise ApplicationError(_("The campaign cannot end before it starts."), field="ends_on")
-    return Campaign.objects.create(
-        owner=owner,
+    _campaign_check(
         name=name,
         channel=channel,
-        utm_source=utm_source,
-        utm_medium=utm_medium,
-        utm_campaign=utm_campaign,
+        budget=budget,
+        cost=cost,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    return Campaign.objects.create(
+        owner=owner,
+        name=name.strip(),
+        channel=channel,
+        utm_source=utm_source.strip(),
+        utm_medium=utm_medium.strip(),
+        utm_campaign=utm_campaign.strip(),
         budget=budget,
         cost=cost,
         starts_on=starts_on,
@@ -760,16 +788,14 @@ def campaign_update(
 ) -> Campaign:
     """Change a campaign's settings. Its leads keep the attribution they were captured
     with; new captures use the new UTM source from the next submission on."""
-    if not name.strip():
-        raise ApplicationError(_("The campaign needs a name."), field="name")
-    if channel not in Channel.values:
-        raise ApplicationError(_("Choose a channel from the list."), field="channel")
-    if budget < 0:
-        raise ApplicationError(_("The budget cannot be negative."), field="budget")
-    if cost < 0:
-        raise ApplicationError(_("The cost cannot be negative."), field="cost")
-    if starts_on and ends_on and ends_on < starts_on:
-        raise ApplicationError(_("The campaign cannot end before it starts."), field="ends_on")
+    _campaign_check(
+        name=name,
+        channel=channel,
+        budget=budget,
+        cost=cost,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     campaign.name = name.strip()
     campaign.channel = channel
