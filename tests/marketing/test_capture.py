@@ -213,33 +213,27 @@ def test_a_suppressed_address_of_a_known_lead_adds_nothing_to_it():
     assert not lead.touchpoints.exists()
 
 
+def set_consent_text(form, text: str) -> None:
+    """Edit only the form's consent wording, as the builder would."""
+    services.form_update(
+        form_id=form.pk,
+        name=form.name,
+        title="",
+        thank_you_message="",
+        consent_text=text,
+        fields=EVERY_FIELD,
+        redirect_url="",
+        allowed_origins="",
+        fast_track=False,
+        is_active=True,
+    )
+
+
 def test_consent_is_recorded_with_the_version_shown_the_address_and_the_lawful_basis():
     form = full_form()
-    services.form_update(
-        form_id=form.pk,
-        name=form.name,
-        title="",
-        thank_you_message="",
-        consent_text="I agree to hear from Example.",
-        fields=EVERY_FIELD,
-        redirect_url="",
-        allowed_origins="",
-        fast_track=False,
-        is_active=True,
-    )
+    set_consent_text(form, "I agree to hear from Example.")
     first = form.consent_texts.get()
-    services.form_update(
-        form_id=form.pk,
-        name=form.name,
-        title="",
-        thank_you_message="",
-        consent_text="I agree to hear from Example and its partners.",
-        fields=EVERY_FIELD,
-        redirect_url="",
-        allowed_origins="",
-        fast_track=False,
-        is_active=True,
-    )
+    set_consent_text(form, "I agree to hear from Example and its partners.")
 
     # The visitor's page was rendered before the edit: they agreed to version 1.
     post(form, {**PERSON, "consent": "on", "consent_version": "1"}, REMOTE_ADDR="203.0.113.7")
@@ -259,18 +253,7 @@ def test_consent_is_recorded_with_the_version_shown_the_address_and_the_lawful_b
 
 def test_a_form_with_a_consent_text_needs_the_box_ticked_and_stores_nothing_without_it():
     form = full_form()
-    services.form_update(
-        form_id=form.pk,
-        name=form.name,
-        title="",
-        thank_you_message="",
-        consent_text="I agree.",
-        fields=EVERY_FIELD,
-        redirect_url="",
-        allowed_origins="",
-        fast_track=False,
-        is_active=True,
-    )
+    set_consent_text(form, "I agree.")
 
     response = post_json(form, PERSON)
 
