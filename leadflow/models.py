@@ -141,3 +141,88 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.subject_type}#{self.subject_id}"
+
+
+class NotificationKind(models.TextChoices):
+    """The events a person can be told about; each has a preference per user."""
+
+    HANDOFF_ASSIGNED = "handoff.assigned", _("A handoff is assigned to me")
+    SLA_WARNING = "sla.warning", _("An SLA deadline is near")
+    SLA_BREACH = "sla.breach", _("An SLA deadline was missed")
+    HANDOFF_REJECTED = "handoff.rejected", _("Sales rejected a lead of my campaign")
+    DEAL_WON = "deal.won", _("My team won a deal")
+    TASK_REMINDER = "task.reminder", _("A task of mine is due")
+    WEBHOOK_DISABLED = "webhook.disabled", _("A webhook was switched off after failures")
+
+
+class Notification(models.Model):
+    """One message to one person: shown under the bell and, if they want it, emailed.
+
+    ``dedupe_key`` makes sending idempotent: the same fact told twice to the same person
+    (a task that ran twice, a redelivered message) hits the unique constraint and is
+    dropped. The email is sent by a task that flips ``email_state`` from pending to sent
+    under a row lock, so it goes out once however often the task runs.
+    """
+
+    class EmailState(models.TextChoices):
+        NONE = "none", _("not emailed")
+        PENDING = "pending", _("waiting to be emailed")
+        SENT = "sent", _("emailed")
+        FAILED = "failed", _("email failed")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=40)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"), blank=True, default="")
+    url = models.CharField(_("link"), max_length=500, blank=True, default="")
+    dedupe_key = models.CharField(max_length=200)
+    # False when the person turned the bell off for this kind but still wants the email.
+    in_app = models.BooleanField(default=True)
+    email_state = models.CharField(max_length=10, choices=EmailState, default=EmailState.NONE)
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # The idempotency of notification_send: one notification per fact and person.
+            models.UniqueConstraint(fields=["user", "dedupe_key"], name="notification_once"),
+        ]
+        indexes = [
+            # The bell's unread count and the inbox, newest first.
+            models.Index(
+                fields=["user", "-created_at"],
+                name="notification_inbox_idx",
+                condition=models.Q(in_app=True),
+            ),
+            # The sweeper: emails whose task never ran.
+            models.Index(
+                fields=["created_at"],
+                name="notification_email_due_idx",
+                condition=models.Q(email_state="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.user_id}: {self.subject}"
+
+
+class NotificationPreference(models.Model):
+    """A person's choice for one kind; no row means both the bell and email are on."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    kind = models.CharField(_("kind"), max_length=40, choices=NotificationKind)
+    in_app = models.BooleanField(_("in the app"), default=True)
+    email = models.BooleanField(_("by email"), default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="notification_pref_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: app={self.in_app} email={self.email}"

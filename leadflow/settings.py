@@ -208,6 +208,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketing.sweep_unscored_leads",
         "schedule": 60.0,
     },
+    "sweep-notification-emails": {
+        "task": "leadflow.sweep_notification_emails",
+        "schedule": 60.0,
+    },
     "nightly-cleanup": {
         "task": "leadflow.purge_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
@@ -275,6 +279,8 @@ if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
     }
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND, "OPTIONS": _EMAIL_OPTIONS}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "LeadFlow <leadflow@localhost>")
+# Links in notification emails start with this (no trailing slash needed).
+LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000")
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
