@@ -88,6 +88,9 @@ class Handoff(models.Model):
 
     handed_off_at = models.DateTimeField(_("handed off"), auto_now_add=True)
     accept_due_at = models.DateTimeField(_("accept by"), null=True, blank=True)
+    touch_due_at = models.DateTimeField(_("first touch by"), null=True, blank=True)
+    # Set on reject: when marketing should look at the recycled lead again.
+    recheck_on = models.DateField(_("re-check on"), null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     rejected_at = models.DateTimeField(null=True, blank=True)
@@ -111,11 +114,18 @@ class Handoff(models.Model):
                 name="handoff_queue_idx",
                 condition=Q(status__in=["pending", "accepted"]),
             ),
-            # The team pool: unassigned pending handoffs of a team, oldest first.
+            # The team pool and claim-next: unassigned pending handoffs of a team, hot
+            # first ("hot" sorts before "standard"), then oldest first.
             models.Index(
-                fields=["team", "handed_off_at"],
+                fields=["team", "sla_tier", "handed_off_at"],
                 name="handoff_pool_idx",
                 condition=Q(status="pending", assigned_to=None),
+            ),
+            # Marketing's rejections view, newest first.
+            models.Index(
+                fields=["rejected_at"],
+                name="handoff_rejected_idx",
+                condition=Q(status="rejected"),
             ),
             # Dashboard period filter.
             models.Index(fields=["handed_off_at"], name="handoff_period_idx"),
@@ -130,12 +140,247 @@ class Handoff(models.Model):
 
 
 class TeamRouting(models.Model):
-    """The round-robin cursor of a team; its row lock serialises routing within the team."""
+    """A team's routing settings and round-robin cursor; its row lock serialises routing
+    (and re-routing after a breach) within the team."""
 
-    team = models.OneToOneField("leadflow.Team", on_delete=models.CASCADE, related_name="+")
+    class Strategy(models.TextChoices):
+        ROUND_ROBIN = "round_robin", _("Round-robin")
+        WEIGHTED = "weighted", _("Weighted (by each rep's weight)")
+        LEAST_LOADED = "least_loaded", _("Least loaded (fewest open handoffs)")
+
+    team = models.OneToOneField(
+        "leadflow.Team", verbose_name=_("team"), on_delete=models.CASCADE, related_name="+"
+    )
+    strategy = models.CharField(
+        _("distribution"), max_length=20, choices=Strategy, default=Strategy.ROUND_ROBIN
+    )
+    max_open_per_rep = models.PositiveIntegerField(
+        _("capacity: open handoffs per rep"),
+        null=True,
+        blank=True,
+        default=25,
+        help_text=_("A rep with this many open handoffs gets no more. Empty: no limit."),
+    )
+    reroute_on_breach = models.BooleanField(
+        _("re-route to the next rep when the accept deadline is missed"), default=False
+    )
     last_rep = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    class Meta:
+        verbose_name = _("team routing")
+        verbose_name_plural = _("team routing")
+
     def __str__(self) -> str:
-        return f"{self.team_id}: last {self.last_rep_id}"
+        return f"{self.team_id}: {self.strategy}"
+
+
+class RepWeight(models.Model):
+    """A rep's share in weighted routing, and the running credit of smooth weighted
+    round-robin (each pick adds every rep's weight to its credit; the highest credit wins
+    and pays back the total), which spreads a 3:1 split as A A B A, not A A A B."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="routing_weight"
+    )
+    weight = models.PositiveSmallIntegerField(_("weight"), default=1)
+    credit = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.weight}"
+
+
+class RoutingRule(models.Model):
+    """Ordered; the first active rule that matches a new handoff's lead picks its team
+    (or, for the account-owner rule, its rep). No match: the qualification rule's team."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT_OWNER = "account_owner", _("Existing account owner wins")
+        COUNTRY = "country", _("Territory: country is one of")
+        COMPANY_SIZE = "company_size", _("Segment: company size between")
+
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind)
+    countries = models.CharField(
+        _("countries"),
+        max_length=500,
+        blank=True,
+        default="",
+        help_text=_("Two-letter codes separated by commas, e.g. DE, AT, CH"),
+    )
+    min_company_size = models.PositiveIntegerField(_("company size from"), null=True, blank=True)
+    max_company_size = models.PositiveIntegerField(_("company size to"), null=True, blank=True)
+    team = models.ForeignKey(
+        "leadflow.Team",
+        verbose_name=_("team"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("Not used by the account-owner rule: the owner's team takes it."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def country_codes(self) -> set[str]:
+        return {c.strip().upper() for c in self.countries.split(",") if c.strip()}
+
+
+class SlaPolicy(models.Model):
+    """An SLA tier's deadlines (editable). Business-time tiers count only the team's
+    business hours, in the team's time zone, skipping its holidays."""
+
+    tier = models.CharField(_("tier"), max_length=10, choices=SlaTier, unique=True)
+    accept_minutes = models.PositiveIntegerField(_("accept or reject within (minutes)"))
+    touch_minutes = models.PositiveIntegerField(_("first touch within (minutes)"))
+    business_time = models.BooleanField(_("count business hours only"), default=True)
+    warn_minutes = models.PositiveIntegerField(
+        _("warn this many minutes before a deadline"), default=10
+    )
+
+    class Meta:
+        ordering = ["tier"]
+        verbose_name = _("SLA tier")
+        verbose_name_plural = _("SLA tiers")
+
+    def __str__(self) -> str:
+        return self.get_tier_display()
+
+
+class BusinessHours(models.Model):
+    """One working day of a team, in the team's time zone. A team without rows works
+    Monday to Friday, 9:00 to 17:00."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    team = models.ForeignKey(
+        "leadflow.Team", on_delete=models.CASCADE, related_name="business_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        ordering = ["team", "weekday"]
+        verbose_name = _("business hours")
+        verbose_name_plural = _("business hours")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "weekday"], name="business_hours_once"),
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="business_hours_order"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    team = models.ForeignKey("leadflow.Team", on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=100, blank=True, default="")
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        constraints = [models.UniqueConstraint(fields=["team", "date"], name="holiday_once")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class SlaDeadline(models.Model):
+    """A running SLA clock: a durable row that beat checks every minute (never a Celery
+    countdown), so a deadline survives restarts and fires once."""
+
+    class Kind(models.TextChoices):
+        ACCEPT = "accept", _("accept or reject")
+        TOUCH = "touch", _("first touch")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("running")
+        MET = "met", _("met")
+        BREACHED = "breached", _("missed")
+        CANCELLED = "cancelled", _("stopped")
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(max_length=10, choices=Kind)
+    # Who held the handoff when the clock started (None: the team pool).
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due_at = models.DateTimeField(_("due"))
+    warn_at = models.DateTimeField()
+    warned_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State, default=State.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [
+            # One running clock of each kind per handoff.
+            models.UniqueConstraint(
+                fields=["handoff", "kind"],
+                name="sla_deadline_one_open",
+                condition=Q(state="open"),
+            ),
+        ]
+        indexes = [
+            # The beat sweep: running clocks past due.
+            models.Index(fields=["due_at"], name="sla_deadline_due_idx", condition=Q(state="open")),
+            # The beat sweep: running clocks past their warning, not yet warned.
+            models.Index(
+                fields=["warn_at"],
+                name="sla_deadline_warn_idx",
+                condition=Q(state="open", warned_at=None),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handoff_id} {self.kind} due {self.due_at:%Y-%m-%d %H:%M} ({self.state})"
+
+
+class SlaBreach(models.Model):
+    """A missed deadline, recorded once (one per deadline): the escalation's receipt."""
+
+    deadline = models.OneToOneField(SlaDeadline, on_delete=models.CASCADE, related_name="breach")
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="breaches")
+    kind = models.CharField(max_length=10, choices=SlaDeadline.Kind)
+    team = models.ForeignKey("leadflow.Team", on_delete=models.PROTECT, related_name="+")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    due_at = models.DateTimeField()
+    breached_at = models.DateTimeField(auto_now_add=True)
+    rerouted_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-breached_at"]
+        indexes = [
+            # The team view: breaches per rep over a period.
+            models.Index(fields=["team", "breached_at"], name="sla_breach_team_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handoff_id} {self.kind} missed at {self.breached_at:%Y-%m-%d %H:%M}"
