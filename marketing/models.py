@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -181,6 +182,7 @@ class Lead(models.Model):
         null=True,
         blank=True,
         related_name="leads",
+        db_index=False,  # lead_campaign_funnel_idx leads with the campaign
     )
     source = models.CharField(_("source"), max_length=100, blank=True, default="")
 
@@ -196,14 +198,31 @@ class Lead(models.Model):
     # Null until the worker scored the lead's latest touchpoint; the sweeper looks for these.
     scored_at = models.DateTimeField(null=True, blank=True)
     fast_tracked = models.BooleanField(default=False)
+    # No index on these two: nothing looks a lead up by its touch, and every capture and
+    # import writes them. Deleting a touchpoint (only with its lead) scans for SET NULL.
     first_touch = models.ForeignKey(
-        "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "Touchpoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     last_touch = models.ForeignKey(
-        "Touchpoint", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "Touchpoint",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     # Set when the person's data was erased on request; the row stays for the counts.
     erased_at = models.DateTimeField(null=True, blank=True)
+    # Set by the daily decay when engagement fell below the MQL threshold after the lead
+    # had passed it; cleared when it rises again. A handed-off lead keeps its stage.
+    engagement_lapsed_at = models.DateTimeField(_("engagement lapsed"), null=True, blank=True)
+    # The predictive model's probability of becoming a customer (None: no model yet).
+    win_probability = models.FloatField(_("win probability"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -217,7 +236,12 @@ class Lead(models.Model):
         constraints = [
             # One person, one lead: capture upserts on this (INSERT … ON CONFLICT).
             models.UniqueConstraint(fields=["email"], name="lead_email_uniq"),
-            models.UniqueConstraint(fields=["external_id"], name="lead_external_id_uniq"),
+            # Partial: most leads have no external id, and an index of NULLs costs every insert.
+            models.UniqueConstraint(
+                fields=["external_id"],
+                name="lead_external_id_uniq",
+                condition=Q(external_id__isnull=False),
+            ),
         ]
         indexes = [
             # The lead list, newest first, and the dashboard's period filter.
@@ -259,8 +283,14 @@ class Touchpoint(models.Model):
         EMAIL_CLICK = "email_click", _("Email clicked")
         WEBINAR = "webinar", _("Webinar attended")
         IMPORT = "import", _("Imported")
+        EMAIL_OPEN = "email_open", _("Email opened")
+        EVENT = "event", _("Event attended")
+        CUSTOM = "custom", _("Custom event")
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touchpoints")
+    # touch_lead_idx (lead, created_at) serves every lookup by lead.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="touchpoints", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Kind)
     campaign = models.ForeignKey(
         Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
@@ -280,12 +310,22 @@ class Touchpoint(models.Model):
     # Identifies one submission: an Idempotency-Key, or a hash of a form post within a short
     # window. The unique constraint makes a double submit or a retry one touchpoint.
     dedupe_key = models.CharField(max_length=64, null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # A custom event's name, sent through the API ("trial_started"); empty otherwise.
+    event_name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    # When it happened: now for captures, the sender's time for activities from the API.
+    # Engagement decays from here.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["dedupe_key"], name="touch_dedupe_uniq"),
+            # Partial: imported touchpoints have no key. Capture's ON CONFLICT names the
+            # same predicate.
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                name="touch_dedupe_uniq",
+                condition=Q(dedupe_key__isnull=False),
+            ),
         ]
         indexes = [
             # A lead's timeline and its scoring, oldest first.
@@ -297,15 +337,23 @@ class Touchpoint(models.Model):
 
 
 class ScoringRule(models.Model):
-    """A rule that gives points on one axis: fit (lead fields) or engagement (touchpoints)."""
+    """A rule that gives points on one axis: fit (lead fields) or engagement (activities).
+
+    Rules are data: marketers edit them in the browser, every save is a ``ScoringChange``,
+    and ``marketing.scoring`` compiles the active ones into SQL. A rule is never deleted
+    (the ledger points at it); it is deactivated, and re-scoring takes its points back.
+    """
 
     class Axis(models.TextChoices):
         FIT = "fit", _("Fit")
         ENGAGEMENT = "engagement", _("Engagement")
 
     class Operator(models.TextChoices):
-        GTE = "gte", _("is at least")
+        EQ = "eq", _("equals")
         IN = "in", _("is one of")
+        GTE = "gte", _("is at least")
+        LTE = "lte", _("is at most")
+        BETWEEN = "between", _("is between")
         MATCHES = "matches", _("matches the pattern")
         FREEMAIL = "freemail", _("is a free-mail address")
         KIND = "kind", _("activity is")
@@ -314,24 +362,117 @@ class ScoringRule(models.Model):
     axis = models.CharField(_("axis"), max_length=12, choices=Axis)
     field = models.CharField(_("field"), max_length=40, blank=True, default="")
     operator = models.CharField(_("operator"), max_length=10, choices=Operator)
+    # Fit: the operand ("200", "US,GB", "10..500", a pattern). Engagement: the activity kind.
     value = models.CharField(_("value"), max_length=500, blank=True, default="")
+    # Engagement only: a pattern the page URL (page views) or event name must match.
+    pattern = models.CharField(_("URL or event pattern"), max_length=300, blank=True, default="")
     points = models.IntegerField(_("points"))
+    # Engagement only: the most points one lead can earn from this rule, in all and within
+    # one period of ``period_days`` days. Caps count raw points, before decay.
+    cap = models.PositiveIntegerField(_("cap per lead"), null=True, blank=True)
+    period_cap = models.PositiveIntegerField(_("cap per period"), null=True, blank=True)
+    period_days = models.PositiveSmallIntegerField(_("period (days)"), default=1)
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["axis", "position", "id"]
+        verbose_name = _("scoring rule")
+        verbose_name_plural = _("scoring rules")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.points:+d})"
 
 
+class ScoringConfig(models.Model):
+    """The rule set's settings: grade bands, decay and the MQL thresholds. One row (pk 1)."""
+
+    grade_a = models.IntegerField(_("grade A from fit"), default=35)
+    grade_b = models.IntegerField(_("grade B from fit"), default=20)
+    grade_c = models.IntegerField(_("grade C from fit"), default=5)
+    half_life_days = models.PositiveSmallIntegerField(_("engagement half-life (days)"), default=30)
+    mql_min_grade = models.CharField(_("MQL grade at least"), max_length=1, default="B")
+    mql_min_engagement = models.IntegerField(_("MQL engagement at least"), default=50)
+
+    class Meta:
+        verbose_name = _("scoring settings")
+
+    def __str__(self) -> str:
+        return "scoring settings"
+
+
+class ScoringChange(models.Model):
+    """One saved change of the rule set: the rule (or the settings) before and after."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("created")
+        UPDATED = "updated", _("changed")
+        DEACTIVATED = "deactivated", _("deactivated")
+        SETTINGS = "settings", _("settings changed")
+
+    version = models.PositiveIntegerField(unique=True)
+    rule = models.ForeignKey(
+        ScoringRule, on_delete=models.PROTECT, null=True, blank=True, related_name="changes"
+    )
+    action = models.CharField(max_length=12, choices=Action)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.action}"
+
+
+class RescoreJob(models.Model):
+    """One background re-score of every lead, after a change of the rule set."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    change = models.ForeignKey(
+        ScoringChange, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    # Progress in leads: the jobs walks the lead table in id ranges, one transaction each.
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    next_lead_id = models.BigIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    new_mqls = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reason} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return min(100, int(100 * self.done / self.total)) if self.total else 100
+
+
 class ScoreEntry(models.Model):
     """The ledger: every change of points is a row, so a score is always explainable.
 
-    Fit entries are deltas (a rule that stops matching adds a negative row); engagement
-    entries are one per (rule, touchpoint), guarded by a unique constraint so a re-run of
-    scoring never counts an activity twice.
+    Entries are deltas. Fit rows have no activity; engagement rows name the activity and
+    carry its time (``occurred_at``), from which their points decay. Scoring writes, per
+    (rule, activity), the difference between the points the rules give now and the sum
+    already in the ledger, so running it twice writes nothing and a rule change writes
+    exactly the corrections. A score is the ledger's sum: fit as is, engagement decayed.
     """
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_entries")
@@ -341,25 +482,39 @@ class ScoreEntry(models.Model):
     )
     axis = models.CharField(max_length=12, choices=ScoringRule.Axis)
     points = models.IntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    # The rule set version whose scoring wrote this row (0: before versions existed).
+    version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at", "id"]
-        constraints = [
-            # Idempotent engagement scoring: one entry per activity and rule.
-            models.UniqueConstraint(
-                fields=["rule", "touchpoint"],
-                name="score_entry_touch_uniq",
-                condition=Q(touchpoint__isnull=False),
-            ),
-        ]
         indexes = [
-            # A lead's score explanation and the per-rule sums during scoring.
+            # A lead's score explanation, and scoring's per-(rule, activity) sums of a lead
+            # or of a range of leads.
             models.Index(fields=["lead", "rule"], name="score_entry_lead_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.rule_id}: {self.points:+d}"
+
+
+class PredictiveModel(models.Model):
+    """A naive Bayes model of "becomes a customer", learned nightly from closed leads."""
+
+    trained_at = models.DateTimeField(auto_now_add=True)
+    samples = models.PositiveIntegerField()
+    positives = models.PositiveIntegerField()
+    # Held-out area under the ROC curve (0.5 is chance).
+    auc = models.FloatField(null=True, blank=True)
+    # {"prior": log-odds, "weights": {feature: {value: log-likelihood ratio}}}
+    params = models.JSONField()
+
+    class Meta:
+        ordering = ["-trained_at"]
+
+    def __str__(self) -> str:
+        return f"model {self.trained_at:%Y-%m-%d} (AUC {self.auc})"
 
 
 class LawfulBasis(models.TextChoices):

@@ -443,7 +443,7 @@ WITH tp AS (
         %(utm_medium)s, %(utm_campaign)s, %(utm_term)s, %(utm_content)s, %(gclid)s,
         %(fbclid)s, %(referrer)s, %(landing_page)s, %(dedupe_key)s, now()
     )
-    ON CONFLICT (dedupe_key) DO NOTHING
+    ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
     RETURNING id
 ), created AS (
     INSERT INTO leadflow_event (
