@@ -226,3 +226,26 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}: app={self.in_app} email={self.email}"
+
+
+# The API kernel's records live beside its code (leadflow/api/) but belong to this app.
+from leadflow.api.models import (  # noqa: E402
+    ApiToken,
+    IdempotencyRecord,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Event",
+    "IdempotencyRecord",
+    "Role",
+    "Team",
+    "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]
