@@ -286,6 +286,7 @@ class Touchpoint(models.Model):
         EMAIL_OPEN = "email_open", _("Email opened")
         EVENT = "event", _("Event attended")
         CUSTOM = "custom", _("Custom event")
+        CONTACT_SALES = "contact_sales", _("Contact sales requested")
 
     # touch_lead_idx (lead, created_at) serves every lookup by lead.
     lead = models.ForeignKey(
@@ -393,6 +394,9 @@ class ScoringConfig(models.Model):
     half_life_days = models.PositiveSmallIntegerField(_("engagement half-life (days)"), default=30)
     mql_min_grade = models.CharField(_("MQL grade at least"), max_length=1, default="B")
     mql_min_engagement = models.IntegerField(_("MQL engagement at least"), default=50)
+    # The day engagement is decayed to: set by the daily decay pass, so that every score,
+    # its explanation and a what-if agree on one date (None: today).
+    decay_as_of = models.DateField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("scoring settings")
@@ -438,20 +442,29 @@ class RescoreJob(models.Model):
         DONE = "done", _("Done")
         FAILED = "failed", _("Failed")
 
+    class Kind(models.TextChoices):
+        RULES = "rules", _("Rule change")
+        DECAY = "decay", _("Daily decay")
+
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.RULES)
     change = models.ForeignKey(
         ScoringChange, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     reason = models.CharField(max_length=200)
+    # The rules whose ledger entries to correct; null: all of them, []: none (decay).
+    rule_ids = models.JSONField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
-    # Progress in leads: the jobs walks the lead table in id ranges, one transaction each.
-    total = models.PositiveIntegerField(default=0)
-    done = models.PositiveIntegerField(default=0)
+    # Progress over the lead ids first_lead_id..last_lead_id, walked in ranges, one
+    # transaction each; next_lead_id is where a re-delivered task resumes.
+    first_lead_id = models.BigIntegerField(default=0)
+    last_lead_id = models.BigIntegerField(default=-1)
     next_lead_id = models.BigIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
     new_mqls = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    progressed_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -462,7 +475,12 @@ class RescoreJob(models.Model):
 
     @property
     def percent(self) -> int:
-        return min(100, int(100 * self.done / self.total)) if self.total else 100
+        if self.status == self.Status.DONE:
+            return 100
+        span = self.last_lead_id - self.first_lead_id + 1
+        if span <= 0:
+            return 0
+        return max(0, min(100, int(100 * (self.next_lead_id - self.first_lead_id) / span)))
 
 
 class ScoreEntry(models.Model):
