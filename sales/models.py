@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -86,15 +87,44 @@ class PipelineStage(models.Model):
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
     name = models.CharField(_("name"), max_length=100)
-    position = models.PositiveIntegerField(default=0)
+    position = models.PositiveIntegerField(_("order"), default=0)
     probability = models.PositiveSmallIntegerField(_("probability, %"), default=10)
-    outcome = models.CharField(max_length=4, choices=Outcome, default=Outcome.OPEN)
+    outcome = models.CharField(_("outcome"), max_length=4, choices=Outcome, default=Outcome.OPEN)
+    # An open deal with no activity for this long in this stage is "stale" on Today.
+    stale_after_days = models.PositiveSmallIntegerField(_("stale after, days"), default=14)
 
     class Meta:
         ordering = ["pipeline", "position"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class CloseReason(models.Model):
+    """An entry of the editable lists of reasons a deal is won or lost.
+
+    Deals keep the label as text (``Deal.close_reason``), so renaming or retiring a
+    reason never rewrites the history of deals already closed with it.
+    """
+
+    class Kind(models.TextChoices):
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    kind = models.CharField(_("kind"), max_length=4, choices=Kind)
+    label = models.CharField(_("reason"), max_length=200)
+    position = models.PositiveIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["kind", "position", "id"]
+        constraints = [
+            # One entry per wording in a list; the editing page reports a duplicate.
+            models.UniqueConstraint(fields=["kind", "label"], name="close_reason_label_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 class Deal(models.Model):
@@ -125,9 +155,30 @@ class Deal(models.Model):
     # Attribution copied from the lead at conversion, so the deal tells its own story.
     source = models.CharField(_("source"), max_length=100, blank=True, default="")
     campaign_name = models.CharField(_("campaign"), max_length=200, blank=True, default="")
-    lost_reason = models.CharField(_("lost reason"), max_length=200, blank=True, default="")
+    first_touch = models.ForeignKey(
+        "marketing.Touchpoint",
+        verbose_name=_("first touch"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_touch = models.ForeignKey(
+        "marketing.Touchpoint",
+        verbose_name=_("last touch"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Why it was won or lost: a label of the CloseReason list at the time, plus free text.
+    close_reason = models.CharField(_("reason"), max_length=200, blank=True, default="")
+    close_note = models.CharField(_("note"), max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    stage_changed_at = models.DateTimeField(default=timezone.now)
+    # Creation, a stage change or a touch; "stale" deals are measured from here.
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
 
     class Meta:
         ordering = ["-created_at"]
@@ -136,6 +187,16 @@ class Deal(models.Model):
         indexes = [
             # The board: a pipeline's deals grouped by stage.
             models.Index(fields=["pipeline", "stage"], name="deal_board_idx"),
+            # The closed list, newest first.
+            models.Index(
+                fields=["-closed_at"], name="deal_closed_idx", condition=Q(closed_at__isnull=False)
+            ),
+            # Today's stale deals: a rep's open deals by last activity.
+            models.Index(
+                fields=["owner", "last_activity_at"],
+                name="deal_stale_idx",
+                condition=Q(closed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -173,3 +234,55 @@ class Touch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.actor_id}"
+
+
+class Task(models.Model):
+    """A rep's to-do with a due time; a reminder notification goes out at ``remind_at``."""
+
+    title = models.CharField(_("task"), max_length=200)
+    due_at = models.DateTimeField(_("due"))
+    # When to notify; beat's sweep sends it once and stamps ``reminded_at``.
+    remind_at = models.DateTimeField(_("remind at"), null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.CASCADE,
+        related_name="sales_tasks",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    deal = models.ForeignKey(
+        Deal, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, null=True, blank=True, related_name="tasks"
+    )
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [
+            # Today: a user's open tasks by due time.
+            models.Index(
+                fields=["owner", "due_at"], name="task_open_idx", condition=Q(done_at__isnull=True)
+            ),
+            # The reminder sweep: reminders due and not yet sent.
+            models.Index(
+                fields=["remind_at"],
+                name="task_remind_idx",
+                condition=Q(done_at__isnull=True, reminded_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.done_at is None and self.due_at < timezone.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,17 +12,31 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
 from django.db.models import CharField, F, Q, Value
 from django.db.models.functions import Cast, Concat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as _noop
 
 from leadflow import bus
-from leadflow.errors import ApplicationError
-from leadflow.freemail import FREEMAIL_DOMAINS, email_domain
-from leadflow.models import Event, Team, User
+from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
+from leadflow.models import Event, NotificationKind, Role, Team, User
+from leadflow.notifications import notification_send
 from leadflow.services import event_record
-from sales.models import Account, Contact, Deal, Pipeline, PipelineStage, Touch
+from sales import selectors
+from sales.models import (
+    Account,
+    CloseReason,
+    Contact,
+    Deal,
+    Pipeline,
+    PipelineStage,
+    Task,
+    Touch,
+)
+from sales.selectors import AccountMatch
 
 DEAL = "sales.deal"
+DEFAULT_CURRENCY = "USD"
 
 
 @dataclass(frozen=True)
@@ -37,133 +52,263 @@ class PersonInput:
     company: str = ""
 
 
-def account_match_or_create(*, company: str, email: str, owner: User, team: Team | None) -> Account:
-    """The account for this person: by email domain (never a free-mail one), else by name."""
-    domain = email_domain(email)
-    if domain in FREEMAIL_DOMAINS:
-        domain = ""
-    if domain:
-        account = Account.objects.filter(domain=domain).first()
-        if account:
-            return account
-    if company:
-        account = Account.objects.filter(name__iexact=company.strip()).first()
-        if account:
-            if domain and not account.domain:
-                account.domain = domain
-                account.save(update_fields=["domain"])
-            return account
+@dataclass(frozen=True)
+class Attribution:
+    """Where the person came from, copied from the lead so the deal tells its own story."""
+
+    source: str = ""
+    campaign_name: str = ""
+    first_touch_id: int | None = None
+    last_touch_id: int | None = None
+
+
+@dataclass(frozen=True)
+class DealInput:
+    pipeline_id: int | None
+    name: str
+    amount: Decimal
+    currency: str = DEFAULT_CURRENCY
+    expected_close: datetime.date | None = None
+
+
+@dataclass(frozen=True)
+class Conversion:
+    deal: Deal
+    account: Account
+    contact: Contact
+    account_created: bool
+    # "account.domain", "contact.phone", ...: the empty fields the person's data filled.
+    filled: list[str]
+
+
+def _fill_empty(row: Account | Contact, values: dict[str, object]) -> list[str]:
+    """Set the fields of ``row`` that are empty to ``values``; never overwrite one."""
+    filled = [name for name, value in values.items() if value and getattr(row, name) in ("", None)]
+    for name in filled:
+        setattr(row, name, values[name])
+    if filled:
+        row.save(update_fields=filled)
+    label = row._meta.model_name
+    return [f"{label}.{name}" for name in filled]
+
+
+def _account_for(
+    *, person: PersonInput, account_id: int | None, owner: User, team: Team | None
+) -> tuple[Account, bool, list[str]]:
+    """The account the rep confirmed (it must still be the person's match), or a new one."""
+    match = selectors.account_match(email=person.email, company=person.company)
+    if account_id is not None:
+        if match.account is None or match.account.pk != account_id:
+            raise ConflictError(
+                _("The matching account changed meanwhile; review the conversion again.")
+            )
+        account = Account.objects.select_for_update().get(pk=account_id)
+        # A name match learns the company's domain, unless another account holds it.
+        domain = "" if Account.objects.filter(domain=match.domain).exists() else match.domain
+        filled = _fill_empty(account, {"domain": domain, "owner": owner, "team": team})
+        return account, False, filled
+    # A new account. If the rep declined a domain match, the domain stays with that account
+    # (one account per domain) and the new one has none.
+    domain = "" if match.by == AccountMatch.BY_DOMAIN else match.domain
+    name = person.company.strip() or person.email
     try:
         # A savepoint: two conversions from one new domain at once must meet on one row.
         with transaction.atomic():
-            return Account.objects.create(
-                name=company.strip() or domain or email, domain=domain, owner=owner, team=team
-            )
+            account = Account.objects.create(name=name, domain=domain, owner=owner, team=team)
     except IntegrityError:
-        return Account.objects.get(domain=domain)
+        raise ConflictError(
+            _("An account with this domain was just created; review the conversion again.")
+        ) from None
+    return account, True, []
 
 
-def default_pipeline(*, team: Team | None) -> Pipeline:
-    pipeline = (
-        Pipeline.objects.filter(team=team).order_by("-is_default", "id").first() if team else None
+def _contact_for(*, account: Account, person: PersonInput) -> tuple[Contact, list[str]]:
+    """The account's contact with this address, its empty fields filled; or a new one."""
+    values: dict[str, object] = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "phone": person.phone,
+        "job_title": person.job_title,
+        "lead_id": person.lead_id,
+    }
+    contact = (
+        Contact.objects.select_for_update()
+        .filter(account=account, email__iexact=person.email)
+        .exclude(email="")
+        .first()
     )
-    return (
-        pipeline
-        or Pipeline.objects.filter(is_default=True).order_by("id").first()
-        or (
-            Pipeline.objects.order_by("id").first()  # type: ignore[return-value]
-        )
-    )
+    if contact is None:
+        return Contact.objects.create(account=account, email=person.email, **values), []
+    return contact, _fill_empty(contact, values)
 
 
 @transaction.atomic
-def deal_create_from_person(
+def person_convert(
     *,
     person: PersonInput,
+    account_id: int | None,
+    deal: DealInput,
     owner: User,
     team: Team | None,
-    name: str,
-    amount: Decimal,
-    expected_close: datetime.date | None,
-    source: str = "",
-    campaign_name: str = "",
-) -> Deal:
-    account = account_match_or_create(
-        company=person.company, email=person.email, owner=owner, team=team
-    )
-    contact = Contact.objects.filter(account=account, email__iexact=person.email).first()
-    if contact is None:
-        contact = Contact.objects.create(
-            account=account,
-            email=person.email,
-            first_name=person.first_name,
-            last_name=person.last_name,
-            phone=person.phone,
-            job_title=person.job_title,
-            lead_id=person.lead_id,
-        )
-    pipeline = default_pipeline(team=team)
-    if pipeline is None:
-        raise ApplicationError(_("No pipeline is set up yet; ask an admin to create one."))
+    attribution: Attribution,
+) -> Conversion:
+    """A contact, an account and a deal for a person handed to sales.
+
+    ``account_id`` is the matched account the rep confirmed (see
+    :func:`sales.selectors.account_match`), or None for a new account. An existing account
+    or contact only gets its empty fields filled; nothing the rep typed is overwritten.
+    """
+    pipeline = _pipeline_for(pipeline_id=deal.pipeline_id, team=team)
     first_stage = pipeline.stages.filter(outcome=PipelineStage.Outcome.OPEN).first()
     if first_stage is None:
-        raise ApplicationError(_("The pipeline has no open stage."))
-    deal = Deal.objects.create(
-        name=name or f"{account.name}",
+        raise ApplicationError(_("The pipeline has no open stage."), field="pipeline")
+    amount, currency = _money(deal.amount, deal.currency)
+    account, created, filled = _account_for(
+        person=person, account_id=account_id, owner=owner, team=team
+    )
+    contact, contact_filled = _contact_for(account=account, person=person)
+    new = Deal.objects.create(
+        name=deal.name.strip() or account.name,
         account=account,
         contact=contact,
         pipeline=pipeline,
         stage=first_stage,
         amount=amount,
-        expected_close=expected_close,
+        currency=currency,
+        expected_close=deal.expected_close,
         owner=owner,
         team=team,
         lead_id=person.lead_id,
-        source=source,
-        campaign_name=campaign_name,
+        source=attribution.source,
+        campaign_name=attribution.campaign_name,
+        first_touch_id=attribution.first_touch_id,
+        last_touch_id=attribution.last_touch_id,
     )
     event_record(
         subject_type=DEAL,
-        subject_id=deal.pk,
+        subject_id=new.pk,
         kind=Event.Kind.CREATED,
         actor=owner,
         new_value=first_stage.name,
     )
-    return deal
+    return Conversion(
+        deal=new,
+        account=account,
+        contact=contact,
+        account_created=created,
+        filled=filled + contact_filled,
+    )
+
+
+def _pipeline_for(*, pipeline_id: int | None, team: Team | None) -> Pipeline:
+    if pipeline_id is None:
+        pipeline = selectors.default_pipeline(team=team)
+        if pipeline is None:
+            raise ApplicationError(_("No pipeline is set up yet; ask an admin to create one."))
+        return pipeline
+    pipeline = Pipeline.objects.filter(pk=pipeline_id).first()
+    if pipeline is None or (
+        pipeline.team_id is not None and pipeline.team_id != getattr(team, "pk", None)
+    ):
+        raise ApplicationError(_("Choose one of your team's pipelines."), field="pipeline")
+    return pipeline
+
+
+def _money(amount: Decimal, currency: str) -> tuple[Decimal, str]:
+    if amount < 0:
+        raise ApplicationError(_("The amount cannot be negative."), field="amount")
+    code = currency.strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ApplicationError(
+            _("Give the currency as a three-letter code such as EUR."), field="currency"
+        )
+    return amount, code
 
 
 @transaction.atomic
-def deal_move(*, deal_id: int, stage_id: int, actor: User, lost_reason: str = "") -> Deal:
-    """Move a deal to another stage of its pipeline; closing publishes deal.won/deal.lost."""
+def deal_update(
+    *,
+    deal_id: int,
+    actor: User,
+    name: str,
+    amount: Decimal,
+    currency: str,
+    expected_close: datetime.date | None,
+) -> Deal:
+    deal = Deal.objects.select_for_update().get(pk=deal_id)
+    if not name.strip():
+        raise ApplicationError(_("Give the deal a name."), field="name")
+    deal.amount, deal.currency = _money(amount, currency)
+    deal.name = name.strip()
+    deal.expected_close = expected_close
+    deal.save(update_fields=["name", "amount", "currency", "expected_close"])
+    return deal
+
+
+def _close_reason(outcome: str, reason: str) -> str:
+    """The reason as it stands in the active list for this outcome, else a clear error."""
+    label = reason.strip()
+    if not label:
+        message = (
+            _("Say why the deal was won.") if outcome == "won" else _("Say why the deal was lost.")
+        )
+        raise ApplicationError(message, field="reason")
+    known = CloseReason.objects.filter(kind=outcome, label=label, is_active=True).exists()
+    if not known:
+        raise ApplicationError(_("Choose a reason from the list."), field="reason")
+    return label
+
+
+@transaction.atomic
+def deal_move(
+    *, deal_id: int, stage_id: int, actor: User, reason: str = "", note: str = ""
+) -> Deal:
+    """Move a deal to another stage of its pipeline; an event records every move.
+
+    Won and lost need a reason from the editable lists. Closing publishes deal.won or
+    deal.lost; reopening a closed deal clears its close date and reason.
+    """
     deal = Deal.objects.select_for_update().select_related("stage").get(pk=deal_id)
     stage = PipelineStage.objects.filter(pk=stage_id, pipeline_id=deal.pipeline_id).first()
     if stage is None:
         raise ApplicationError(_("That stage is not in this deal's pipeline."), field="stage")
     if stage.pk == deal.stage_id:
         return deal
-    if stage.outcome == PipelineStage.Outcome.LOST and not lost_reason.strip():
-        raise ApplicationError(_("Say why the deal was lost."), field="lost_reason")
+    closing = stage.outcome != PipelineStage.Outcome.OPEN
+    label = _close_reason(stage.outcome, reason) if closing else ""
     old = deal.stage
+    now = timezone.now()
     event_record(
         subject_type=DEAL,
         subject_id=deal.pk,
         kind=Event.Kind.STAGE,
         actor=actor,
-        reason=lost_reason,
+        reason=label,
         old_value=old.name,
         new_value=stage.name,
     )
     deal.stage = stage
-    update = ["stage"]
-    if stage.outcome != PipelineStage.Outcome.OPEN:
-        deal.closed_at = timezone.now()
-        deal.lost_reason = lost_reason.strip() if stage.outcome == "lost" else ""
-        update += ["closed_at", "lost_reason"]
-    elif old.outcome != PipelineStage.Outcome.OPEN:
-        deal.closed_at = None
-        deal.lost_reason = ""
-        update += ["closed_at", "lost_reason"]
-    deal.save(update_fields=update)
+    deal.stage_changed_at = deal.last_activity_at = now
+    deal.closed_at = now if closing else None
+    deal.close_reason = label
+    deal.close_note = note.strip()[:500] if closing else ""
+    deal.save(
+        update_fields=[
+            "stage",
+            "stage_changed_at",
+            "last_activity_at",
+            "closed_at",
+            "close_reason",
+            "close_note",
+        ]
+    )
+    bus.publish(
+        "deal.stage_changed",
+        deal_id=deal.pk,
+        old_stage_id=old.pk,
+        new_stage_id=stage.pk,
+        actor=actor,
+    )
     if stage.outcome == PipelineStage.Outcome.WON:
         bus.publish("deal.won", deal_id=deal.pk, lead_id=deal.lead_id, actor=actor)
     elif stage.outcome == PipelineStage.Outcome.LOST:
@@ -179,13 +324,290 @@ def touch_log(
     outcome: str = "",
     body: str = "",
     lead_id: int | None = None,
+    contact_id: int | None = None,
     deal_id: int | None = None,
 ) -> Touch:
+    """Record a call, email, meeting or note on a lead, a contact or a deal.
+
+    A touch on a deal counts as its activity (stale deals are measured from it). The
+    touch's person (the lead, or the lead behind the contact or deal) is published as
+    ``touch.logged``, so the handoff app can stop a first-touch clock that is running.
+    """
     if kind not in Touch.Kind.values:
         raise ApplicationError(_("Choose call, email, meeting or note."), field="kind")
-    return Touch.objects.create(
-        actor=actor, kind=kind, outcome=outcome, body=body, lead_id=lead_id, deal_id=deal_id
+    if lead_id is None and contact_id is None and deal_id is None:
+        raise ApplicationError(_("Say what the touch is about."))
+    person = lead_id
+    if deal_id is not None:
+        deal = Deal.objects.select_for_update().get(pk=deal_id)
+        deal.last_activity_at = timezone.now()
+        deal.save(update_fields=["last_activity_at"])
+        contact_id = contact_id or deal.contact_id
+        person = person or deal.lead_id
+    if contact_id is not None and person is None:
+        person = Contact.objects.filter(pk=contact_id).values_list("lead_id", flat=True).first()
+    touch = Touch.objects.create(
+        actor=actor,
+        kind=kind,
+        outcome=outcome.strip()[:200],
+        body=body,
+        lead_id=lead_id,
+        contact_id=contact_id,
+        deal_id=deal_id,
     )
+    if person is not None:
+        bus.publish("touch.logged", lead_id=person, touch_id=touch.pk, actor=actor)
+    return touch
+
+
+# --- Tasks -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def task_create(
+    *,
+    actor: User,
+    owner: User,
+    title: str,
+    due_at: datetime.datetime,
+    remind_at: datetime.datetime | None = None,
+    deal_id: int | None = None,
+    contact_id: int | None = None,
+    account_id: int | None = None,
+) -> Task:
+    """A task for ``owner``; its reminder goes out at ``remind_at`` (default: when due)."""
+    if not title.strip():
+        raise ApplicationError(_("Say what needs doing."), field="title")
+    if timezone.is_naive(due_at):
+        raise ApplicationError(_("Give the due time with its time zone."), field="due_at")
+    remind = remind_at or due_at
+    if remind > due_at:
+        raise ApplicationError(
+            _("The reminder must not come after the due time."), field="remind_at"
+        )
+    return Task.objects.create(
+        title=title.strip()[:200],
+        due_at=due_at,
+        remind_at=remind,
+        owner=owner,
+        created_by=actor,
+        deal_id=deal_id,
+        contact_id=contact_id,
+        account_id=account_id,
+    )
+
+
+@transaction.atomic
+def task_complete(*, task_id: int, actor: User) -> Task:
+    """Mark a task done (idempotent: a second click keeps the first time)."""
+    Task.objects.filter(pk=task_id, done_at=None).update(done_at=timezone.now())
+    return Task.objects.get(pk=task_id)
+
+
+REMINDER_BATCH = 500
+
+
+def _task_url(task: Task) -> str:
+    if task.deal_id:
+        return reverse("sales:deal", args=[task.deal_id])
+    if task.contact_id:
+        return reverse("sales:contact", args=[task.contact_id])
+    if task.account_id:
+        return reverse("sales:account", args=[task.account_id])
+    return ""
+
+
+@transaction.atomic
+def task_reminders_send(*, now: datetime.datetime | None = None) -> int:
+    """Notify the owners of tasks whose reminder time has come; each reminder once.
+
+    Rows are claimed with SKIP LOCKED, so two beat runs (or two workers) split the work
+    instead of waiting; the notification's dedupe key makes a retry after a crash send
+    nothing twice. Returns the number of reminders handled in this batch.
+    """
+    now = now or timezone.now()
+    tasks = list(
+        Task.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("owner", "deal")
+        .filter(done_at=None, reminded_at=None, remind_at__lte=now)
+        .order_by("remind_at")[:REMINDER_BATCH]
+    )
+    for task in tasks:
+        notification_send(
+            user=task.owner,
+            kind=NotificationKind.TASK_REMINDER,
+            subject=(_("Task due: %(title)s") % {"title": task.title})[:200],
+            body=task.deal.name if task.deal else "",
+            url=_task_url(task),
+            dedupe_key=f"task.reminder:{task.pk}",
+        )
+    Task.objects.filter(pk__in=[task.pk for task in tasks]).update(reminded_at=now)
+    return len(tasks)
+
+
+# --- Pipelines and reason lists (managers and admins) ------------------------------------
+
+NEW_PIPELINE_STAGES = (
+    (_noop("Discovery"), 10, PipelineStage.Outcome.OPEN),
+    (_noop("Proposal"), 50, PipelineStage.Outcome.OPEN),
+    (_noop("Won"), 100, PipelineStage.Outcome.WON),
+    (_noop("Lost"), 0, PipelineStage.Outcome.LOST),
+)
+
+
+def pipeline_check_editable(*, pipeline: Pipeline, user: User) -> None:
+    """Admins edit every pipeline; a manager edits their own team's."""
+    if user.is_admin_role:
+        return
+    if user.role == Role.MANAGER and user.team_id and pipeline.team_id == user.team_id:
+        return
+    raise NotAllowedError(_("Only an admin or the team's manager can change this pipeline."))
+
+
+@transaction.atomic
+def pipeline_create(*, name: str, actor: User) -> Pipeline:
+    """A new pipeline for the actor's team (an admin without a team: for everyone), with
+    starter stages to rename; the team's first pipeline becomes its default."""
+    if not (actor.is_admin_role or (actor.role == Role.MANAGER and actor.team_id)):
+        raise NotAllowedError(_("Only an admin or a team's manager can add a pipeline."))
+    if not name.strip():
+        raise ApplicationError(_("Give the pipeline a name."), field="name")
+    team_id = actor.team_id
+    first = not Pipeline.objects.filter(team_id=team_id).exists()
+    pipeline = Pipeline.objects.create(
+        name=name.strip()[:100], team_id=team_id, is_default=first and team_id is not None
+    )
+    PipelineStage.objects.bulk_create(
+        PipelineStage(
+            pipeline=pipeline,
+            name=_(label),
+            position=position,
+            probability=probability,
+            outcome=outcome,
+        )
+        for position, (label, probability, outcome) in enumerate(NEW_PIPELINE_STAGES)
+    )
+    return pipeline
+
+
+def _outcomes_left(pipeline_id: int, *, without: int | None = None) -> set[str]:
+    stages = PipelineStage.objects.filter(pipeline_id=pipeline_id)
+    if without is not None:
+        stages = stages.exclude(pk=without)
+    return set(stages.values_list("outcome", flat=True))
+
+
+@transaction.atomic
+def stage_save(
+    *,
+    pipeline_id: int,
+    actor: User,
+    name: str,
+    probability: int,
+    outcome: str,
+    stale_after_days: int,
+    stage_id: int | None = None,
+) -> PipelineStage:
+    """Add a stage (at the end) or change one. A pipeline keeps at least one open, one
+    won and one lost stage, so every deal can always move on and close."""
+    pipeline = Pipeline.objects.select_for_update().get(pk=pipeline_id)
+    pipeline_check_editable(pipeline=pipeline, user=actor)
+    if not name.strip():
+        raise ApplicationError(_("Give the stage a name."), field="name")
+    if not 0 <= probability <= 100:
+        raise ApplicationError(_("A probability is between 0 and 100."), field="probability")
+    if outcome not in PipelineStage.Outcome.values:
+        raise ApplicationError(_("Choose open, won or lost."), field="outcome")
+    if stage_id is None:
+        last = pipeline.stages.order_by("-position").values_list("position", flat=True).first()
+        stage = PipelineStage(pipeline=pipeline, position=(last or 0) + 1)
+    else:
+        stage = PipelineStage.objects.get(pk=stage_id, pipeline=pipeline)
+        if outcome != stage.outcome:
+            if stage.deals.exists():
+                raise ApplicationError(
+                    _("Deals are in this stage; move them before changing its outcome."),
+                    field="outcome",
+                )
+            if stage.outcome not in _outcomes_left(pipeline.pk, without=stage.pk):
+                raise ApplicationError(
+                    _("A pipeline needs an open, a won and a lost stage."), field="outcome"
+                )
+    stage.name = name.strip()[:100]
+    stage.probability = probability
+    stage.outcome = outcome
+    stage.stale_after_days = max(1, stale_after_days)
+    stage.save()
+    return stage
+
+
+@transaction.atomic
+def stage_reorder(*, pipeline_id: int, actor: User, stage_ids: list[int]) -> None:
+    """Put the stages in the given order (every stage of the pipeline, once)."""
+    pipeline = Pipeline.objects.select_for_update().get(pk=pipeline_id)
+    pipeline_check_editable(pipeline=pipeline, user=actor)
+    current = set(pipeline.stages.values_list("pk", flat=True))
+    if len(stage_ids) != len(current) or set(stage_ids) != current:
+        raise ConflictError(_("The stages changed meanwhile; reload and try again."))
+    stages = PipelineStage.objects.in_bulk(stage_ids)
+    for position, stage_id in enumerate(stage_ids):
+        stages[stage_id].position = position
+    PipelineStage.objects.bulk_update(stages.values(), ["position"])
+
+
+@transaction.atomic
+def stage_delete(*, stage_id: int, actor: User) -> None:
+    stage = PipelineStage.objects.select_related("pipeline").get(pk=stage_id)
+    pipeline_check_editable(pipeline=stage.pipeline, user=actor)
+    if stage.deals.exists():
+        raise ApplicationError(_("Deals are in this stage; move them before removing it."))
+    if stage.outcome not in _outcomes_left(stage.pipeline_id, without=stage.pk):
+        raise ApplicationError(_("A pipeline needs an open, a won and a lost stage."))
+    stage.delete()
+
+
+@transaction.atomic
+def close_reason_add(*, kind: str, label: str, actor: User) -> CloseReason:
+    if not (actor.is_admin_role or actor.role == Role.MANAGER):
+        raise NotAllowedError(_("Only managers and admins edit the reason lists."))
+    if kind not in CloseReason.Kind.values:
+        raise ApplicationError(_("Choose the won or the lost list."), field="kind")
+    text = label.strip()[:200]
+    if not text:
+        raise ApplicationError(_("Write the reason."), field="label")
+    last = (
+        CloseReason.objects.filter(kind=kind)
+        .order_by("-position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    reason, created = CloseReason.objects.get_or_create(
+        kind=kind, label=text, defaults={"position": (last or 0) + 1}
+    )
+    if not created:
+        if reason.is_active:
+            raise ApplicationError(_("That reason is already in the list."), field="label")
+        reason.is_active = True
+        reason.save(update_fields=["is_active"])
+    return reason
+
+
+@transaction.atomic
+def close_reason_set_active(*, reason_id: int, active: bool, actor: User) -> CloseReason:
+    """Retire a reason (closed deals keep its text) or bring it back."""
+    if not (actor.is_admin_role or actor.role == Role.MANAGER):
+        raise NotAllowedError(_("Only managers and admins edit the reason lists."))
+    reason = CloseReason.objects.select_for_update().get(pk=reason_id)
+    if (
+        not active
+        and not CloseReason.objects.filter(kind=reason.kind, is_active=True)
+        .exclude(pk=reason.pk)
+        .exists()
+    ):
+        raise ApplicationError(_("Each list keeps at least one reason."))
+    reason.is_active = active
+    reason.save(update_fields=["is_active"])
+    return reason
 
 
 # --- Privacy: the person behind a lead (called by handoff.services) --------------------
@@ -216,8 +638,8 @@ def contact_erase_for_lead(
     The person's contacts are those converted from the lead plus any contact with the same
     address (conversion reuses an account's contact by email, whatever lead it came from).
     Cleared: those contacts' names, email, phone and title; the notes and outcomes of
-    touches on the lead, its contacts and their deals (free text about the person); a lost
-    reason that names them. A deal named after the person becomes "Deal #id", an account
+    touches on the lead, its contacts and their deals (free text about the person); a close
+    reason or note that names them. A deal named after the person becomes "Deal #id", an account
     named after the address (free-mail, no company) "Account #id". Kept: accounts, deals,
     amounts, stages, touch kinds, actors and dates.
     """
@@ -245,9 +667,10 @@ def contact_erase_for_lead(
             .filter(named)
             .update(name=Concat(Value("Deal #"), Cast("id", CharField())))
         )
-    lost = _mentions("lost_reason", needles)
-    if lost is not None:
-        Deal.objects.filter(pk__in=deal_ids).filter(lost).update(lost_reason="")
+    for field in ("close_reason", "close_note"):
+        said = _mentions(field, needles)
+        if said is not None:
+            Deal.objects.filter(pk__in=deal_ids).filter(said).update(**{field: ""})
     account_ids: list[int] = []
     if email:
         account_ids = list(
