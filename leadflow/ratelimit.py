@@ -113,3 +113,16 @@ def _redis_client() -> Any:
     if _client is None or _client[0] is not backend:
         _client = (backend, client_of(write=True))
     return _client[1]
+
+
+def counts(*limits: Limit) -> list[int] | None:
+    """Count one request against every limit and return each window's count so far, for
+    callers that report what is left (the API's X-RateLimit headers); None when the cache
+    is unavailable, and the caller lets the request through as ``hit`` does."""
+    now = time.time()
+    keys = [f"{PREFIX}:{item.scope}:{item.ident}:{int(now // item.window)}" for item in limits]
+    try:
+        return _increment(keys, [item.window for item in limits])
+    except Exception as exc:
+        logger.warning("rate limit not checked: the cache is unavailable: %r", exc)
+        return None

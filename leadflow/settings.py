@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "leadflow",
     "marketing",
     "sales",
@@ -216,6 +218,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leadflow.purge_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Webhook deliveries (first tries and retries) are due-time rows; beat sends the due ones.
+    "dispatch-webhooks": {
+        "task": "leadflow.dispatch_webhooks",
+        "schedule": 10.0,
+    },
+    "purge-idempotency-keys": {
+        "task": "leadflow.purge_idempotency_keys",
+        "schedule": crontab(minute=41),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------
@@ -284,9 +295,51 @@ LEADFLOW_BASE_URL = os.environ.get("LEADFLOW_BASE_URL", "http://127.0.0.1:8000")
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "leadflow.api.auth.BearerTokenAuthentication",
+        "leadflow.api.auth.BrowserSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["leadflow.api.auth.ScopePermission"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "EXCEPTION_HANDLER": "leadflow.api.errors.api_exception_handler",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LeadFlow API",
+    "DESCRIPTION": (
+        "Leads, activities, campaigns, handoffs, deals and KPIs of LeadFlow. Authenticate "
+        "with `Authorization: Bearer <token>` (an admin creates tokens under Admin → API "
+        "tokens). Every POST accepts an `Idempotency-Key`. Errors share one shape."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs' assets are served from this server (drf-spectacular-sidecar), never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {},
+}
+
+# --- API limits and webhooks ---------------------------------------------------------------
+# Requests per token (or per browser user): per minute (bursts) and per day; a token may
+# carry its own. Over either: 429 with Retry-After.
+LEADFLOW_API_RATE_PER_MINUTE = env_int("LEADFLOW_API_RATE_PER_MINUTE", 1200)
+LEADFLOW_API_RATE_PER_DAY = env_int("LEADFLOW_API_RATE_PER_DAY", 1_000_000)
+# Webhook retries: exponential from this base (seconds), for this long; an endpoint that
+# failed this many times in a row, for at least this many hours, is disabled.
+LEADFLOW_WEBHOOK_RETRY_BASE_SECONDS = env_int("LEADFLOW_WEBHOOK_RETRY_BASE_SECONDS", 30)
+LEADFLOW_WEBHOOK_RETRY_WINDOW_SECONDS = env_int("LEADFLOW_WEBHOOK_RETRY_WINDOW_SECONDS", 3 * 86400)
+LEADFLOW_WEBHOOK_DISABLE_AFTER = env_int("LEADFLOW_WEBHOOK_DISABLE_AFTER", 15)
+LEADFLOW_WEBHOOK_DISABLE_AFTER_HOURS = env_int("LEADFLOW_WEBHOOK_DISABLE_AFTER_HOURS", 24)
+# Networks (CIDR, comma-separated) that webhooks may reach although they are private or
+# local. Empty: public addresses only.
+LEADFLOW_WEBHOOK_ALLOWED_NETWORKS = env_list("LEADFLOW_WEBHOOK_ALLOWED_NETWORKS")
 
 # --- Security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

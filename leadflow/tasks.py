@@ -22,3 +22,7 @@ def sweep_notification_emails() -> None:
     """Re-enqueue emails whose task never ran (Redis down) or failed and should retry."""
     for notification_id in notifications.notifications_email_due(older_than=timedelta(minutes=1)):
         notification_email.delay(notification_id)
+
+
+# The API kernel's tasks (webhooks, idempotency keys) live beside its code.
+from leadflow.api import tasks as api_tasks  # noqa: E402, F401

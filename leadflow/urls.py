@@ -15,7 +15,12 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("leadflow.api.urls")),
     path("", include("marketing.urls")),
     path("", include("handoff.urls")),
     path("sales/", include("sales.urls")),
 ]
+
+# Under /api/ these answer in the API's error shape; elsewhere Django's pages.
+handler404 = "leadflow.api.errors.api_page_not_found"
+handler500 = "leadflow.api.errors.api_server_error"

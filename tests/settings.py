@@ -17,3 +17,5 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LEADFLOW_TEST_DB", "test
 # tests set their own low limits and addresses.
 LEADFLOW_CAPTURE_RATE_PER_IP = 100_000
 LEADFLOW_CAPTURE_RATE_PER_FORM = 100_000
+# The webhook tests deliver to a receiver on this machine.
+LEADFLOW_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]

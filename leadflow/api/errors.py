@@ -1,0 +1,129 @@
+"""One error shape for every 4xx and 5xx of the API:
+
+``{"code": "conflict", "message": "Someone else took this lead first.", "fields": {}}``
+
+``fields`` maps an input field (dotted for nested input: ``items.3.email``) to its
+messages; it is empty when the error is not about one field.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler, set_rollback
+
+from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
+
+logger = logging.getLogger(__name__)
+
+
+def error_body(
+    code: str, message: str, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    return {"code": code, "message": message, "fields": fields or {}}
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested error detail as ``{"a.b": ["message", ...]}``."""
+    if isinstance(detail, dict):
+        found: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            found.update(_flatten(value, name))
+        return found
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return {prefix or "non_field_errors": [str(item) for item in detail]}
+        found = {}
+        for index, value in enumerate(detail):
+            found.update(_flatten(value, f"{prefix}.{index}" if prefix else str(index)))
+        return found
+    return {prefix or "non_field_errors": [str(detail)]}
+
+
+def _application_error(exc: ApplicationError) -> exceptions.APIException:
+    code = "conflict" if isinstance(exc, ConflictError) else "invalid"
+    if isinstance(exc, NotAllowedError):
+        code = "permission_denied"
+    error = exceptions.APIException(exc.message, code=code)
+    error.status_code = exc.status_code
+    if exc.field:
+        error.detail = {exc.field: [exceptions.ErrorDetail(exc.message, code=code)]}
+    return error
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's handler, then the one shape; anything unexpected is a logged 500."""
+    message = ""
+    if isinstance(exc, ApplicationError):
+        message = exc.message
+        exc = _application_error(exc)
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("API request failed", exc_info=exc)
+        set_rollback()
+        return Response(
+            error_body("server_error", _("Something went wrong on our side; try again later.")),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    detail: Any
+    if isinstance(exc, exceptions.APIException):
+        code = _code(exc)
+        detail = exc.detail
+    elif isinstance(exc, Http404):
+        code, detail = "not_found", _("Not found.")
+    else:
+        code, detail = "permission_denied", _("You do not have permission to do this.")
+    fields: dict[str, list[str]] = {}
+    if isinstance(detail, dict | list):
+        fields = _flatten(detail)
+        general = fields.get("non_field_errors", [])
+        if general and len(fields) == 1:
+            message, fields = message or general[0], {}
+        message = message or _("Some of the data is not valid; see the fields.")
+    else:
+        message = message or str(detail)
+    response.data = error_body(code, message, fields)
+    return response
+
+
+def _code(exc: exceptions.APIException) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "invalid"
+    if isinstance(exc, exceptions.Throttled):
+        return "rate_limited"
+    if isinstance(exc, exceptions.NotFound):
+        return "not_found"
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return str(exc.default_code)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def api_page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 for a URL no view answers: the API's shape under /api/."""
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def api_server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(
+            error_body("server_error", _("Something went wrong on our side; try again later.")),
+            status=500,
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)
