@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,9 +33,10 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from handoff.models import Handoff, QualificationRule, RejectReason, SlaTier, TeamRouting
-from handoff.services import ACCEPT_WITHIN, HANDOFF, _rule_matches
+from handoff.services import ACCEPT_WITHIN, HANDOFF
 from leadflow.freemail import FREEMAIL_DOMAINS, email_domain
 from leadflow.models import Event, Role, Team, User
+from marketing import scoring
 from marketing import services as marketing
 from marketing.models import Channel, Lead, ScoreEntry, ScoringRule, Stage, Touchpoint
 from sales import services as sales
@@ -515,7 +517,34 @@ def seed_demo(*, leads: int = DEMO_LEADS, now: datetime | None = None) -> dict[s
     if User.objects.filter(username=ADMIN_USERNAME).exists():
         return None
     with connection.cursor() as cursor:
-        return _Demo(cursor, random.Random(SEED), now or timezone.now()).build(leads)
+        counts = _Demo(cursor, random.Random(SEED), now or timezone.now()).build(leads)
+    # The story scored engagement without decay; the worker decays it to today.
+    scoring.decay_start()
+    return counts
+
+
+def _fit_matches(rule: ScoringRule, lead: Lead) -> bool:
+    """The demo's rules (migration 0002) judged in memory, as their compiled SQL judges
+    them, for leads not written yet."""
+    value = getattr(lead, rule.field, None) if rule.field else None
+    if rule.operator == ScoringRule.Operator.FREEMAIL:
+        return email_domain(lead.email) in FREEMAIL_DOMAINS
+    if value in (None, ""):
+        return False
+    if rule.operator == ScoringRule.Operator.GTE:
+        return float(value) >= float(rule.value)
+    if rule.operator == ScoringRule.Operator.IN:
+        return str(value).strip().lower() in {v.strip().lower() for v in rule.value.split(",")}
+    return re.search(rule.value, str(value), re.IGNORECASE) is not None
+
+
+def _rule_matches(rule: QualificationRule, lead: Lead) -> bool:
+    """The demo's qualification rules (fast track, grade, engagement) judged in memory."""
+    if rule.fast_track_only and not lead.fast_tracked:
+        return False
+    if rule.max_grade and not marketing.grade_at_least(lead.grade, rule.max_grade):
+        return False
+    return lead.engagement_score >= rule.min_engagement
 
 
 class _Demo:
@@ -940,14 +969,14 @@ class _Demo:
             m.fast_tracked = True  # capture sets it, before scoring
         if lead.scored == 1:  # fit depends on the fields only: all of it at the first run
             for rule in self.fit_rules:
-                if marketing._fit_matches(rule, m):
+                if _fit_matches(rule, m):
                     lead.entries.append(self._entry(m, rule, None, at))
                     m.fit_score += rule.points
         activity = self.engagement_rules.get(touch.kind)
         if activity is not None:
             lead.entries.append(self._entry(m, activity, touch, at))
             m.engagement_score += activity.points
-        m.grade = marketing.grade_for(m.fit_score)
+        m.grade = scoring.grade_for(m.fit_score)
         new = (m.fit_score, m.engagement_score, m.grade)
         if new != old:
             self._event(
@@ -982,6 +1011,7 @@ class _Demo:
             lead_id=lead.pk,
             rule=rule,
             touchpoint_id=touch.pk if touch else None,
+            occurred_at=touch.created_at if touch else None,
             axis=rule.axis,
             points=rule.points,
             created_at=at,
@@ -1004,7 +1034,7 @@ class _Demo:
         return {
             "fit": fit,
             "engagement": -sum(points for axis, points, _ in rows if axis != "fit"),
-            "grade": marketing.grade_for(fit),
+            "grade": scoring.grade_for(fit),
             "rules": [
                 {"rule": name, "axis": axis, "points": -points} for axis, points, name in rows
             ],

@@ -4,37 +4,30 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from leadflow import bus
 from leadflow.errors import ApplicationError
-from leadflow.freemail import is_freemail
 from leadflow.models import Event, User
 from leadflow.services import enqueue_on_commit, event_record
-from marketing import selectors
+from marketing import scoring, selectors
 from marketing.models import (
     FORM_FIELD_CHOICES,
     Campaign,
     Channel,
     ConsentText,
     Form,
-    Grade,
     Lead,
-    ScoreEntry,
-    ScoringRule,
     Stage,
     Touchpoint,
     default_form_fields,
@@ -42,8 +35,6 @@ from marketing.models import (
 from marketing.selectors import PublicForm
 
 LEAD = "marketing.lead"
-# Fit points needed for each grade, best first.
-GRADE_BANDS = ((Grade.A, 35), (Grade.B, 20), (Grade.C, 5))
 GRADE_ORDER = "ABCD"
 # Stages from which a lead may become an MQL.
 QUALIFIABLE = (Stage.LEAD, Stage.RECYCLED)
@@ -563,33 +554,7 @@ def _lead_capture_once(params: dict[str, Any]) -> CaptureResult:
         )
 
 
-# --- Scoring ---------------------------------------------------------------------------
-
-
-def _fit_matches(rule: ScoringRule, lead: Lead) -> bool:
-    value = getattr(lead, rule.field, None) if rule.field else None
-    if rule.operator == ScoringRule.Operator.FREEMAIL:
-        return is_freemail(lead.email)
-    if value in (None, ""):
-        return False
-    if rule.operator == ScoringRule.Operator.GTE:
-        try:
-            return Decimal(str(value)) >= Decimal(rule.value)
-        except ArithmeticError:
-            return False
-    if rule.operator == ScoringRule.Operator.IN:
-        options = {item.strip().lower() for item in rule.value.split(",")}
-        return str(value).strip().lower() in options
-    if rule.operator == ScoringRule.Operator.MATCHES:
-        return re.search(rule.value, str(value), re.IGNORECASE) is not None
-    return False
-
-
-def grade_for(fit: int) -> str:
-    for grade, minimum in GRADE_BANDS:
-        if fit >= minimum:
-            return grade
-    return Grade.D
+# --- Scoring (the engine is marketing.scoring) ------------------------------------------
 
 
 def grade_at_least(grade: str, minimum: str) -> bool:
@@ -597,105 +562,88 @@ def grade_at_least(grade: str, minimum: str) -> bool:
     return GRADE_ORDER.index(grade) <= GRADE_ORDER.index(minimum)
 
 
-@transaction.atomic
-def lead_score(*, lead_id: int) -> Lead | None:
-    """Bring the ledger up to date for one lead, then its scores, grade and stage.
-
-    Idempotent: fit entries are deltas against the ledger's per-rule sums, engagement
-    entries are unique per (rule, touchpoint), so running twice changes nothing.
-    Publishes ``lead.mql`` when the lead crosses the thresholds (or is fast-tracked).
-    """
-    lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-    if lead is None:
-        return None
-    if lead.erased_at is not None:
-        # Erasure emptied the fields fit rules read (title, email domain): re-scoring
-        # would move the grade of an anonymous lead and, with it, the KPIs it still counts in.
-        return lead
-    rules = list(ScoringRule.objects.filter(is_active=True))
-
-    current = dict(
-        ScoreEntry.objects.filter(lead=lead, axis=ScoringRule.Axis.FIT)
-        .values_list("rule_id")
-        .annotate(total=Sum("points"))
-    )
-    deltas = []
-    for rule in rules:
-        if rule.axis != ScoringRule.Axis.FIT:
-            continue
-        wanted = rule.points if _fit_matches(rule, lead) else 0
-        have = current.get(rule.pk, 0)
-        if wanted != have:
-            deltas.append(ScoreEntry(lead=lead, rule=rule, axis=rule.axis, points=wanted - have))
-    ScoreEntry.objects.bulk_create(deltas)
-
-    engagement_rules = {
-        rule.value: rule for rule in rules if rule.axis == ScoringRule.Axis.ENGAGEMENT
-    }
-    ScoreEntry.objects.bulk_create(
-        [
-            ScoreEntry(
-                lead=lead,
-                rule=engagement_rules[touch.kind],
-                touchpoint=touch,
-                axis=ScoringRule.Axis.ENGAGEMENT,
-                points=engagement_rules[touch.kind].points,
-            )
-            for touch in lead.touchpoints.filter(kind__in=engagement_rules)
-        ],
-        ignore_conflicts=True,
-    )
-
-    totals = dict(
-        ScoreEntry.objects.filter(lead=lead).values_list("axis").annotate(total=Sum("points"))
-    )
-    fit, engagement = totals.get("fit", 0), totals.get("engagement", 0)
-    grade = grade_for(fit)
-    old = (lead.fit_score, lead.engagement_score, lead.grade)
-    lead.fit_score, lead.engagement_score, lead.grade = fit, engagement, grade
-    lead.scored_at = timezone.now()
-    update = ["fit_score", "engagement_score", "grade", "scored_at"]
-    if old != (fit, engagement, grade):
-        event_record(
-            subject_type=LEAD,
-            subject_id=lead.pk,
-            kind=Event.Kind.SCORE,
-            rule="scoring",
-            old_value=f"{old[2]} {old[0]}/{old[1]}",
-            new_value=f"{grade} {fit}/{engagement}",
-        )
-    qualifies = lead.fast_tracked or (
-        grade_at_least(grade, settings.LEADFLOW_MQL_MIN_GRADE)
-        and engagement >= settings.LEADFLOW_MQL_MIN_ENGAGEMENT
-    )
-    became_mql = lead.stage in QUALIFIABLE and qualifies
-    if became_mql:
-        reason = (
-            "fast track"
-            if lead.fast_tracked
-            else f"grade {grade}, engagement {engagement} ≥ {settings.LEADFLOW_MQL_MIN_ENGAGEMENT}"
-        )
-        _set_stage(lead, Stage.MQL, rule="scoring: MQL thresholds", reason=reason)
-        lead.mql_at = timezone.now()
-        update += ["stage", "mql_at"]
-    lead.save(update_fields=[*update, "updated_at"])
-    if became_mql:
-        bus.publish("lead.mql", lead_id=lead.pk)
-    return lead
-
-
 def lead_score_breakdown(*, lead_id: int) -> list[dict[str, Any]]:
-    """Points per rule, from the ledger: the explanation that always sums to the score."""
-    rows = (
-        ScoreEntry.objects.filter(lead_id=lead_id)
-        .values("rule__name", "axis")
-        .annotate(points=Sum("points"))
-        .exclude(points=0)
-        .order_by("axis", "-points")
-    )
+    """Points per rule, from the ledger (engagement decayed to today): the explanation
+    whose sum is the score. Kept in handoff snapshots."""
     return [
-        {"rule": row["rule__name"], "axis": row["axis"], "points": row["points"]} for row in rows
+        {"rule": line.rule, "axis": line.axis, "points": line.points}
+        for line in scoring.lead_score_explain(lead_id=lead_id).lines
     ]
+
+
+# --- Activities (the API and integrations record them; engagement rules score them) ----
+
+# Clocks differ: an activity up to this far in the future is taken as "now".
+ACTIVITY_CLOCK_SKEW = timedelta(minutes=5)
+
+
+@transaction.atomic
+def activity_record(
+    *,
+    lead_id: int,
+    kind: str,
+    occurred_at: datetime | None = None,
+    url: str = "",
+    event_name: str = "",
+    campaign_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> Touchpoint:
+    """Record something a lead did (a page view with its URL, an email open or click, a
+    webinar, an event, a custom event by name) and score it in the background.
+
+    ``occurred_at`` is when it happened (engagement decays from then; default now). A
+    ``dedupe_key`` makes a retry the same activity: the first one is returned. A
+    fast-track kind (demo request, contact sales) makes the lead an MQL at scoring.
+    """
+    if kind not in Touchpoint.Kind.values or kind == Touchpoint.Kind.IMPORT:
+        raise ApplicationError(
+            _("Unknown activity type “%(kind)s”.") % {"kind": kind}, field="kind"
+        )
+    event_name = event_name.strip()[:100]
+    if kind == Touchpoint.Kind.CUSTOM and not event_name:
+        raise ApplicationError(_("A custom event needs a name."), field="event_name")
+    now = timezone.now()
+    occurred_at = occurred_at or now
+    if timezone.is_naive(occurred_at):
+        raise ApplicationError(_("Give the time with its time zone."), field="occurred_at")
+    if occurred_at > now + ACTIVITY_CLOCK_SKEW:
+        raise ApplicationError(_("An activity cannot happen in the future."), field="occurred_at")
+    occurred_at = min(occurred_at, now)
+    if dedupe_key:
+        dedupe_key = hashlib.sha256(f"activity\x1f{dedupe_key}".encode()).hexdigest()
+        existing = Touchpoint.objects.filter(dedupe_key=dedupe_key).first()
+        if existing is not None:
+            return existing
+    lead = Lead.objects.select_for_update().filter(pk=lead_id, erased_at=None).first()
+    if lead is None:
+        raise ApplicationError(_("This lead does not exist."), field="lead")
+    try:
+        with transaction.atomic():
+            touch = Touchpoint.objects.create(
+                lead=lead,
+                kind=kind,
+                campaign_id=campaign_id,
+                landing_page=url.strip()[:500],
+                event_name=event_name,
+                dedupe_key=dedupe_key or None,
+                created_at=occurred_at,
+            )
+    except IntegrityError:
+        # A retry committed the same key while we waited for the lead's lock.
+        return Touchpoint.objects.get(dedupe_key=dedupe_key)
+    changes: dict[str, Any] = {"scored_at": None, "updated_at": now}
+    if kind in scoring.FAST_TRACK_KINDS:
+        changes["fast_tracked"] = True
+    if lead.first_touch_id is None:
+        changes["first_touch"] = touch
+    last = lead.last_touch
+    if last is None or last.created_at <= occurred_at:
+        changes["last_touch"] = touch
+    Lead.objects.filter(pk=lead.pk).update(**changes)
+    from marketing.tasks import score_lead
+
+    enqueue_on_commit(score_lead, lead.pk)
+    return touch
 
 
 # --- Stage changes (also used by the handoff app) ---------------------------------------

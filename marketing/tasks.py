@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import translation
 
-from marketing import imports, selectors, services
+from marketing import imports, predictive, scoring, selectors
 
 
 @shared_task(
@@ -16,7 +16,7 @@ from marketing import imports, selectors, services
     max_retries=5,
 )
 def score_lead(lead_id: int) -> None:
-    services.lead_score(lead_id=lead_id)
+    scoring.lead_score(lead_id=lead_id)
 
 
 @shared_task(name="marketing.sweep_unscored_leads")
@@ -37,3 +37,45 @@ def run_import(job_id: int, language: str = "") -> None:
     reasons written into the report of rejected rows."""
     with translation.override(language or settings.LANGUAGE_CODE):
         imports.import_run(job_id=job_id)
+
+
+# A million leads take about a minute; a tenth of the broker's visibility timeout (3600 s).
+@shared_task(
+    name="marketing.rescore_run",
+    soft_time_limit=1800,
+    time_limit=1900,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def rescore_run(job_id: int) -> None:
+    """Re-score every lead after a rule change (or decay them); resumable and idempotent."""
+    try:
+        scoring.rescore_run(job_id=job_id)
+    except OperationalError:
+        raise  # transient: retried, and the job resumes where it stopped
+    except Exception as exc:
+        scoring.rescore_fail(job_id=job_id, error=repr(exc))
+        raise
+
+
+@shared_task(name="marketing.sweep_rescore_jobs")
+def sweep_rescore_jobs() -> int:
+    """Re-enqueue re-score jobs whose task never ran or died (no progress for 10 minutes)."""
+    ids = scoring.rescore_stalled_ids(older_than_seconds=600)
+    for job_id in ids:
+        rescore_run.delay(job_id)
+    return len(ids)
+
+
+@shared_task(name="marketing.decay_engagement")
+def decay_engagement() -> None:
+    """The daily decay pass (beat, once a day); a second run the same day does nothing."""
+    scoring.decay_start()
+
+
+@shared_task(name="marketing.train_predictive", soft_time_limit=1800, time_limit=1900)
+def train_predictive() -> None:
+    """Nightly: learn the predictive model from closed leads and score every lead with it."""
+    predictive.model_train_and_apply()
