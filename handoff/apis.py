@@ -11,11 +11,203 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from handoff import selectors
+from handoff import selectors, services
+from handoff.models import Handoff, RejectReason
 from leadflow.api import scopes
+from leadflow.api.pagination import IdCursorPagination, page_serializer
 from leadflow.api.schema import errors
 from leadflow.api.views import Api
 from leadflow.models import Role, Team
+
+# --- Handoffs -------------------------------------------------------------------------------
+
+
+class HandoffOutput(serializers.ModelSerializer[Handoff]):
+    lead_email = serializers.EmailField(source="lead.email", read_only=True, allow_null=True)
+    lead_name = serializers.CharField(source="lead.full_name", read_only=True)
+    company = serializers.CharField(source="lead.company", read_only=True)
+
+    class Meta:
+        model = Handoff
+        fields = (
+            "id",
+            "lead",
+            "lead_email",
+            "lead_name",
+            "company",
+            "rule_name",
+            "score_snapshot",
+            "sla_tier",
+            "team",
+            "assigned_to",
+            "routing_reason",
+            "status",
+            "reject_reason",
+            "reject_note",
+            "deal",
+            "handed_off_at",
+            "accept_due_at",
+            "touch_due_at",
+            "assigned_at",
+            "accepted_at",
+            "rejected_at",
+            "first_touch_at",
+            "converted_at",
+        )
+        read_only_fields = fields
+
+
+HANDOFF_EXAMPLE = OpenApiExample(
+    "a handoff",
+    value={
+        "id": 12,
+        "lead": 42,
+        "lead_email": "ana.silva@example.com",
+        "lead_name": "Ana Silva",
+        "company": "Example GmbH",
+        "rule_name": "Hot: demo requests",
+        "score_snapshot": {"fit": 45, "engagement": 60},
+        "sla_tier": "hot",
+        "team": 1,
+        "assigned_to": 7,
+        "routing_reason": "round robin",
+        "status": "pending",
+        "reject_reason": "",
+        "reject_note": "",
+        "deal": None,
+        "handed_off_at": "2026-11-27T09:00:00Z",
+        "accept_due_at": "2026-11-27T09:15:00Z",
+        "touch_due_at": "2026-11-27T10:00:00Z",
+        "assigned_at": "2026-11-27T09:00:01Z",
+        "accepted_at": None,
+        "rejected_at": None,
+        "first_touch_at": None,
+        "converted_at": None,
+    },
+    response_only=True,
+)
+
+
+class HandoffFilter(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Handoff.Status.choices, required=False)
+    mine = serializers.BooleanField(required=False, help_text="Only those assigned to me.")
+    cursor = serializers.CharField(required=False)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200)
+
+
+class RejectInput(serializers.Serializer[Any]):
+    reason = serializers.ChoiceField(choices=RejectReason.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class HandoffsApi(Api):
+    scopes = {"GET": scopes.HANDOFFS_READ}
+    pagination = IdCursorPagination
+
+    @extend_schema(
+        operation_id="handoffs_list",
+        summary="List my handoffs and my team's",
+        description="A rep sees theirs and the team pool; a manager the team's.",
+        parameters=[HandoffFilter],
+        responses={200: page_serializer("HandoffPage", HandoffOutput), **errors(400)},
+        examples=[HANDOFF_EXAMPLE],
+    )
+    def get(self, request: Request) -> Response:
+        query = HandoffFilter(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        handoffs = selectors.handoffs_visible_to(self.user()).select_related("lead")
+        if "status" in query.validated_data:
+            handoffs = handoffs.filter(status=query.validated_data["status"])
+        if query.validated_data.get("mine"):
+            handoffs = handoffs.filter(assigned_to=self.user())
+        paginator = self.pagination()
+        rows = paginator.paginate_queryset(handoffs, request, view=self)
+        return paginator.get_paginated_response(HandoffOutput(rows, many=True).data)
+
+
+class HandoffApi(Api):
+    scopes = {"GET": scopes.HANDOFFS_READ}
+
+    @extend_schema(
+        operation_id="handoffs_get",
+        summary="Get a handoff",
+        responses={200: HandoffOutput, **errors(404)},
+        examples=[HANDOFF_EXAMPLE],
+    )
+    def get(self, request: Request, handoff_id: int) -> Response:
+        handoff = selectors.handoff_get_for(user=self.user(), handoff_id=handoff_id)
+        return Response(HandoffOutput(handoff).data)
+
+
+def _visible(api: Api, handoff_id: int) -> Handoff:
+    return selectors.handoff_get_for(user=api.user(), handoff_id=handoff_id)
+
+
+def _fresh(handoff_id: int) -> Response:
+    return Response(HandoffOutput(Handoff.objects.select_related("lead").get(pk=handoff_id)).data)
+
+
+class HandoffClaimApi(Api):
+    scopes = {"POST": scopes.HANDOFFS_WRITE}
+
+    @extend_schema(
+        operation_id="handoffs_claim",
+        summary="Claim a handoff from the team pool",
+        description="Of two reps claiming at once, one gets it; the other gets 409.",
+        request=None,
+        responses={200: HandoffOutput, **errors(404, 409)},
+        examples=[HANDOFF_EXAMPLE],
+    )
+    def post(self, request: Request, handoff_id: int) -> Response:
+        handoff = _visible(self, handoff_id)
+        services.handoff_claim(handoff_id=handoff.pk, user=self.user())
+        return _fresh(handoff.pk)
+
+
+class HandoffAcceptApi(Api):
+    scopes = {"POST": scopes.HANDOFFS_WRITE}
+
+    @extend_schema(
+        operation_id="handoffs_accept",
+        summary="Accept a handoff assigned to me",
+        request=None,
+        responses={200: HandoffOutput, **errors(404, 409)},
+        examples=[HANDOFF_EXAMPLE],
+    )
+    def post(self, request: Request, handoff_id: int) -> Response:
+        handoff = _visible(self, handoff_id)
+        services.handoff_accept(handoff_id=handoff.pk, user=self.user())
+        return _fresh(handoff.pk)
+
+
+class HandoffRejectApi(Api):
+    scopes = {"POST": scopes.HANDOFFS_WRITE}
+
+    @extend_schema(
+        operation_id="handoffs_reject",
+        summary="Reject a handoff with a reason",
+        description="The lead goes back to marketing as recycled.",
+        request=RejectInput,
+        responses={200: HandoffOutput, **errors(400, 404, 409)},
+        examples=[
+            OpenApiExample(
+                "bad timing", value={"reason": "bad_timing", "note": "Q3"}, request_only=True
+            ),
+            HANDOFF_EXAMPLE,
+        ],
+    )
+    def post(self, request: Request, handoff_id: int) -> Response:
+        handoff = _visible(self, handoff_id)
+        data = RejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.handoff_reject(
+            handoff_id=handoff.pk,
+            user=self.user(),
+            reason=data.validated_data["reason"],
+            note=data.validated_data.get("note", ""),
+        )
+        return _fresh(handoff.pk)
+
 
 # --- KPIs -----------------------------------------------------------------------------------
 

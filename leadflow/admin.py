@@ -29,3 +29,7 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+# API tokens and webhooks.
+from leadflow.api import admin as api_admin  # noqa: E402, F401

@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class LeadflowConfig(AppConfig):
     name = "leadflow"
     verbose_name = _("LeadFlow core")
+
+    def ready(self) -> None:
+        # Domain events that become outgoing webhooks (see leadflow.api.subscribers).
+        from leadflow.api import subscribers
+
+        subscribers.register()

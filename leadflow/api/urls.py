@@ -5,6 +5,7 @@ from django.urls import path
 from handoff import apis as handoff_apis
 from leadflow.api.views import RedocView, SchemaView, SwaggerView
 from marketing import apis as marketing_apis
+from sales import apis as sales_apis
 
 app_name = "api"
 
@@ -28,6 +29,33 @@ urlpatterns = [
         marketing_apis.ImportErrorsApi.as_view(),
         name="import-errors",
     ),
-    # Handoff: the shared KPIs
+    # Handoff
+    path("handoffs/", handoff_apis.HandoffsApi.as_view(), name="handoffs"),
+    path("handoffs/<int:handoff_id>/", handoff_apis.HandoffApi.as_view(), name="handoff"),
+    path(
+        "handoffs/<int:handoff_id>/claim/",
+        handoff_apis.HandoffClaimApi.as_view(),
+        name="handoff-claim",
+    ),
+    path(
+        "handoffs/<int:handoff_id>/accept/",
+        handoff_apis.HandoffAcceptApi.as_view(),
+        name="handoff-accept",
+    ),
+    path(
+        "handoffs/<int:handoff_id>/reject/",
+        handoff_apis.HandoffRejectApi.as_view(),
+        name="handoff-reject",
+    ),
     path("kpis/", handoff_apis.KpisApi.as_view(), name="kpis"),
+    # Sales
+    path("deals/", sales_apis.DealsApi.as_view(), name="deals"),
+    path("deals/<int:deal_id>/", sales_apis.DealApi.as_view(), name="deal"),
+    path("deals/<int:deal_id>/stage/", sales_apis.DealStageApi.as_view(), name="deal-stage"),
+    path("deals/<int:deal_id>/won/", sales_apis.DealWonApi.as_view(), name="deal-won"),
+    path("deals/<int:deal_id>/lost/", sales_apis.DealLostApi.as_view(), name="deal-lost"),
+    path("accounts/", sales_apis.AccountsApi.as_view(), name="accounts"),
+    path("accounts/<int:account_id>/", sales_apis.AccountApi.as_view(), name="account"),
+    path("contacts/", sales_apis.ContactsApi.as_view(), name="contacts"),
+    path("contacts/<int:contact_id>/", sales_apis.ContactApi.as_view(), name="contact"),
 ]

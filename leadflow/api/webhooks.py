@@ -222,6 +222,13 @@ def endpoint_secret_rotate(
 # --- Emitting -----------------------------------------------------------------------------
 
 
+def subscribed(event_type: str) -> bool:
+    """Whether any active endpoint wants ``event_type`` (callers skip building payloads)."""
+    return WebhookEndpoint.objects.filter(
+        is_active=True, event_types__contains=[event_type]
+    ).exists()
+
+
 def webhook_emit(event_type: str, data: dict[str, Any]) -> int:
     """One delivery per active endpoint subscribed to ``event_type``; see ``webhook_emit_many``."""
     return webhook_emit_many(event_type, [data])
