@@ -12,6 +12,12 @@ class RejectForm(forms.Form):
         label=_("Reason"), choices=[("", _("Choose a reason…")), *RejectReason.choices]
     )
     note = forms.CharField(label=_("Note"), max_length=500, required=False)
+    recheck_on = forms.DateField(
+        label=_("Re-check on"),
+        required=False,
+        help_text=_("When marketing should look at the lead again. Empty: by the reason."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class TouchForm(forms.Form):
@@ -34,3 +40,16 @@ class DashboardFilter(forms.Form):
     PERIODS = [("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last year"))]
     period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
     team = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+
+class ReassignForm(forms.Form):
+    # Empty: back to the team pool.
+    rep = forms.IntegerField(required=False)
+
+
+class PeriodForm(forms.Form):
+    PERIODS = [("7", _("Last 7 days")), ("30", _("Last 30 days")), ("90", _("Last 90 days"))]
+    days = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
+
+    def days_or(self, default: int) -> int:
+        return int(self.cleaned_data.get("days") or default) if self.is_valid() else default

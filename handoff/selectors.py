@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from handoff.models import Handoff
+from handoff.models import Handoff, RejectReason, SlaBreach
 from leadflow.models import Role, User
 
 
@@ -43,8 +44,9 @@ def handoff_queue_for(user: User) -> dict[str, list[Handoff]]:
     """'My queue': my open handoffs (hot first, then by deadline) and my team's pool."""
     base = Handoff.objects.select_related("lead", "lead__campaign", "team")
     mine = list(
+        # Hot first; within a tier, what still waits for an answer, soonest deadline first.
         base.filter(assigned_to=user, status__in=Handoff.OPEN_STATUSES).order_by(
-            "status", "sla_tier", "accept_due_at", "handed_off_at"
+            "sla_tier", "-status", "accept_due_at", "handed_off_at"
         )[:200]
     )
     pool: list[Handoff] = []
@@ -126,4 +128,85 @@ def dashboard_funnel(
         won=won,
         won_value=float(won_value),
         median_accept_minutes=float(median) if median is not None else None,
+    )
+
+
+# --- The manager's team view and marketing's rejections view ----------------------------
+
+
+@dataclass(frozen=True)
+class RepLoad:
+    rep: User
+    open_count: int
+    pending_count: int
+    breaches: int
+
+
+def team_board(*, team_id: int, since: datetime.datetime) -> list[RepLoad]:
+    """Each rep of the team with open handoffs, pending ones and breaches since ``since``:
+    one query, counts by subquery-free aggregates over the two tables."""
+    reps = (
+        User.objects.filter(team_id=team_id, role=Role.REP, is_active=True)
+        .annotate(
+            open_count=Count(
+                "handoffs", filter=Q(handoffs__status__in=Handoff.OPEN_STATUSES), distinct=True
+            ),
+            pending_count=Count(
+                "handoffs", filter=Q(handoffs__status=Handoff.Status.PENDING), distinct=True
+            ),
+        )
+        .order_by("first_name", "last_name", "username")
+    )
+    breaches = dict(
+        SlaBreach.objects.filter(team_id=team_id, breached_at__gte=since)
+        .values_list("rep_id")
+        .annotate(n=Count("id"))
+    )
+    return [
+        RepLoad(rep, rep.open_count, rep.pending_count, breaches.get(rep.pk, 0))  # type: ignore[attr-defined]
+        for rep in reps
+    ]
+
+
+def team_open_handoffs(*, team_id: int) -> list[Handoff]:
+    return list(
+        Handoff.objects.filter(team_id=team_id, status__in=Handoff.OPEN_STATUSES)
+        .select_related("lead", "assigned_to")
+        .order_by("sla_tier", "accept_due_at", "handed_off_at")[:300]
+    )
+
+
+@dataclass(frozen=True)
+class Rejections:
+    total: int
+    by_reason: list[dict[str, Any]]
+    by_campaign: list[dict[str, Any]]
+    by_rule: list[dict[str, Any]]
+    recent: list[Handoff]
+
+
+def rejections_summary(*, since: datetime.datetime) -> Rejections:
+    """Rejected handoffs since ``since``, counted by reason, campaign and qualification rule,
+    and the latest ones with their re-check dates."""
+    rejected = Handoff.objects.filter(status=Handoff.Status.REJECTED, rejected_at__gte=since)
+    labels = dict(RejectReason.choices)
+    by_reason = [
+        {"key": row["reject_reason"], "label": labels.get(row["reject_reason"], ""), "n": row["n"]}
+        for row in rejected.values("reject_reason").annotate(n=Count("id")).order_by("-n")
+    ]
+    by_campaign = list(
+        rejected.values("lead__campaign__name").annotate(n=Count("id")).order_by("-n")[:20]
+    )
+    by_rule = list(rejected.values("rule_name").annotate(n=Count("id")).order_by("-n")[:20])
+    recent = list(
+        rejected.select_related("lead", "lead__campaign", "assigned_to").order_by("-rejected_at")[
+            :50
+        ]
+    )
+    return Rejections(
+        total=sum(row["n"] for row in by_reason),
+        by_reason=by_reason,
+        by_campaign=by_campaign,
+        by_rule=by_rule,
+        recent=recent,
     )

@@ -11,12 +11,22 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from handoff.models import Handoff, QualificationRule, RejectReason, SlaTier, TeamRouting
+from handoff import routing, sla
+from handoff.models import (
+    Handoff,
+    QualificationRule,
+    RejectReason,
+    SlaDeadline,
+    SlaTier,
+    TeamRouting,
+)
 from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
-from leadflow.models import AuditEntry, Event, Role, User
+from leadflow.models import AuditEntry, Event, NotificationKind, User
+from leadflow.notifications import notification_send
 from leadflow.services import event_record
 from marketing import duplicates, privacy
 from marketing import services as marketing
@@ -91,77 +101,30 @@ def handoff_qualify(*, lead_id: int) -> Handoff | None:
 
 
 def handoff_route(*, handoff: Handoff) -> Handoff:
-    """Round-robin inside the team, skipping reps who are away; nobody → the team pool.
-
-    The team's routing row is locked for the pick, so concurrent routings in one team
-    take turns and never hand two leads to the same "next" rep by accident.
-    """
-    routing, _created = TeamRouting.objects.get_or_create(team_id=handoff.team_id)
-    routing = TeamRouting.objects.select_for_update().get(pk=routing.pk)
-    reps = list(
-        User.objects.filter(
-            team_id=handoff.team_id, role=Role.REP, is_active=True, is_away=False
-        ).order_by("id")
-    )
-    if not reps:
-        handoff.routing_reason = "team pool: no rep available"
-        handoff.save(update_fields=["routing_reason"])
-        return handoff
-    after = [rep for rep in reps if routing.last_rep_id is None or rep.pk > routing.last_rep_id]
-    rep = (after or reps)[0]
-    routing.last_rep = rep
-    routing.save(update_fields=["last_rep"])
-    _assign(handoff, rep, reason="round-robin", actor=None)
-    return handoff
+    """Route a new handoff to a team and a rep (or the team pool) and start its SLA clocks.
+    Called in the transaction that creates the handoff: routing is never a batch."""
+    return routing.route(handoff=handoff)
 
 
-def _assign(handoff: Handoff, rep: User, *, reason: str, actor: User | None) -> None:
-    handoff.assigned_to = rep
-    handoff.assigned_at = timezone.now()
-    handoff.routing_reason = reason
-    handoff.save(update_fields=["assigned_to", "assigned_at", "routing_reason"])
-    event_record(
-        subject_type=HANDOFF,
-        subject_id=handoff.pk,
-        kind=Event.Kind.OWNER,
-        actor=actor,
-        rule="" if actor else f"routing: {reason}",
-        new_value=rep.username,
-    )
-    marketing.lead_owner_change(
-        lead_id=handoff.lead_id,
-        owner=rep,
-        actor=actor,
-        rule="" if actor else "routing",
-        reason=reason,
-    )
-
-
-@transaction.atomic
 def handoff_claim(*, handoff_id: int, user: User) -> Handoff:
-    """Take a handoff from the team pool. The conditional UPDATE is the lock: of two reps
-    clicking at once, exactly one changes a row."""
-    if user.role != Role.REP or user.team_id is None:
-        raise NotAllowedError(_("Only a rep of the team can claim from its pool."))
-    now = timezone.now()
-    claimed = Handoff.objects.filter(
-        pk=handoff_id, team_id=user.team_id, status=Handoff.Status.PENDING, assigned_to=None
-    ).update(assigned_to=user, assigned_at=now, routing_reason="claimed from the pool")
-    if claimed != 1:
-        raise ConflictError(_("Someone else took this lead first."))
-    handoff = Handoff.objects.get(pk=handoff_id)
-    event_record(
-        subject_type=HANDOFF,
-        subject_id=handoff.pk,
-        kind=Event.Kind.OWNER,
-        actor=user,
-        reason="claimed from the pool",
-        new_value=user.username,
-    )
-    marketing.lead_owner_change(
-        lead_id=handoff.lead_id, owner=user, actor=user, reason="claimed from the pool"
-    )
-    return handoff
+    return routing.claim(handoff_id=handoff_id, user=user)
+
+
+def handoff_claim_next(*, user: User) -> Handoff | None:
+    return routing.claim_next(user=user)
+
+
+def handoff_reassign(*, handoff_id: int, rep_id: int | None, manager: User) -> Handoff:
+    return routing.reassign(handoff_id=handoff_id, rep_id=rep_id, manager=manager)
+
+
+def rep_set_away(*, rep_id: int, away: bool, actor: User) -> User:
+    return routing.rep_set_away(rep_id=rep_id, away=away, actor=actor)
+
+
+def team_routing(*, team_id: int) -> TeamRouting:
+    """The team's routing settings (created with defaults on first use)."""
+    return TeamRouting.objects.get_or_create(team_id=team_id)[0]
 
 
 def _transition(handoff_id: int, user: User, source: tuple[str, ...], **changes: object) -> Handoff:
@@ -193,14 +156,37 @@ def handoff_accept(*, handoff_id: int, user: User) -> Handoff:
         old_value=Handoff.Status.PENDING,
         new_value=Handoff.Status.ACCEPTED,
     )
+    sla.sla_stop(
+        handoff_id=handoff.pk, kinds=(SlaDeadline.Kind.ACCEPT,), state=SlaDeadline.State.MET
+    )
     return handoff
 
 
+# How long marketing waits before looking at a recycled lead again, by reason.
+RECHECK_AFTER_DAYS = {RejectReason.BAD_TIMING: 90, RejectReason.NO_BUDGET: 90}
+RECHECK_DEFAULT_DAYS = 30
+
+
+def recheck_default(reason: str, *, today: datetime.date) -> datetime.date:
+    return today + timedelta(days=RECHECK_AFTER_DAYS.get(reason, RECHECK_DEFAULT_DAYS))
+
+
 @transaction.atomic
-def handoff_reject(*, handoff_id: int, user: User, reason: str, note: str = "") -> Handoff:
-    """Reject with a reason from the list; the lead goes back to marketing, recycled."""
+def handoff_reject(
+    *,
+    handoff_id: int,
+    user: User,
+    reason: str,
+    note: str = "",
+    recheck_on: datetime.date | None = None,
+) -> Handoff:
+    """Reject with a reason from the list and an optional note. The lead is recycled to
+    marketing with a re-check date; the campaign's owner is told."""
     if reason not in RejectReason.values:
         raise ApplicationError(_("Choose a reason for the rejection."), field="reason")
+    today = timezone.localdate()
+    if recheck_on is not None and recheck_on <= today:
+        raise ApplicationError(_("The re-check date must be in the future."), field="recheck_on")
     handoff = _transition(
         handoff_id,
         user,
@@ -209,6 +195,7 @@ def handoff_reject(*, handoff_id: int, user: User, reason: str, note: str = "") 
         rejected_at=timezone.now(),
         reject_reason=reason,
         reject_note=note.strip()[:500],
+        recheck_on=recheck_on or recheck_default(reason, today=today),
     )
     event_record(
         subject_type=HANDOFF,
@@ -219,11 +206,54 @@ def handoff_reject(*, handoff_id: int, user: User, reason: str, note: str = "") 
         old_value="open",
         new_value=Handoff.Status.REJECTED,
     )
+    sla.sla_stop(
+        handoff_id=handoff.pk, kinds=(SlaDeadline.Kind.ACCEPT,), state=SlaDeadline.State.MET
+    )
+    sla.sla_stop(
+        handoff_id=handoff.pk,
+        kinds=(SlaDeadline.Kind.TOUCH,),
+        state=SlaDeadline.State.CANCELLED,
+    )
     marketing.lead_stage_change(
         lead_id=handoff.lead_id,
         stage=Stage.RECYCLED,
         actor=user,
-        reason=f"rejected: {RejectReason(reason).label}",
+        reason=f"rejected: {RejectReason(reason).label}; re-check on {handoff.recheck_on}",
+    )
+    _notify_rejected(handoff)
+    return handoff
+
+
+def _notify_rejected(handoff: Handoff) -> None:
+    lead = handoff.lead
+    owner = lead.campaign.owner if lead.campaign_id and lead.campaign else None
+    if owner is None:
+        return
+    notification_send(
+        user=owner,
+        kind=NotificationKind.HANDOFF_REJECTED,
+        subject=_("Sales rejected %(lead)s: %(reason)s")
+        % {"lead": lead.full_name or lead.company, "reason": handoff.get_reject_reason_display()},
+        body=handoff.reject_note,
+        url=reverse("handoff:rejections"),
+        dedupe_key=f"handoff.rejected:{handoff.pk}",
+    )
+
+
+@transaction.atomic
+def handoff_first_touch(*, lead_id: int) -> Handoff | None:
+    """A touch on the person stops the first-touch clock of their open handoff (once)."""
+    handoff = (
+        Handoff.objects.select_for_update()
+        .filter(lead_id=lead_id, status__in=Handoff.OPEN_STATUSES, first_touch_at=None)
+        .first()
+    )
+    if handoff is None:
+        return None
+    handoff.first_touch_at = timezone.now()
+    handoff.save(update_fields=["first_touch_at"])
+    sla.sla_stop(
+        handoff_id=handoff.pk, kinds=(SlaDeadline.Kind.TOUCH,), state=SlaDeadline.State.MET
     )
     return handoff
 
@@ -237,10 +267,9 @@ def handoff_log_touch(
     if handoff.assigned_to_id != user.pk or not handoff.is_open:
         raise NotAllowedError(_("Only the assigned rep can log touches on an open handoff."))
     sales.touch_log(actor=user, kind=kind, outcome=outcome, body=body, lead_id=handoff.lead_id)
-    if handoff.first_touch_at is None:
-        handoff.first_touch_at = timezone.now()
-        handoff.save(update_fields=["first_touch_at"])
-    return handoff
+    # sales publishes touch.logged, which stops the clock too; this is the same idempotent
+    # call, made here so the handoff page's own touch never depends on the subscription.
+    return handoff_first_touch(lead_id=handoff.lead_id) or handoff
 
 
 @transaction.atomic
@@ -307,10 +336,30 @@ def handoff_convert(
 
 
 def lead_on_deal_won(*, deal_id: int, lead_id: int | None, actor: User | None = None) -> None:
-    """A won deal makes its lead a customer."""
+    """A won deal makes its lead a customer, and the deal's team hears about it."""
     if lead_id is not None:
         marketing.lead_stage_change(
             lead_id=lead_id, stage=Stage.CUSTOMER, actor=actor, reason=f"deal #{deal_id} won"
+        )
+    _notify_deal_won(deal_id=deal_id, actor=actor)
+
+
+def _notify_deal_won(*, deal_id: int, actor: User | None) -> None:
+    deal = Deal.objects.select_related("owner").filter(pk=deal_id).first()
+    if deal is None or deal.team_id is None:
+        return
+    team = User.objects.filter(team_id=deal.team_id, is_active=True).exclude(
+        pk=actor.pk if actor else None
+    )
+    owner = deal.owner.get_full_name() or deal.owner.username if deal.owner else ""
+    for person in team:
+        notification_send(
+            user=person,
+            kind=NotificationKind.DEAL_WON,
+            subject=_("Deal won: %(deal)s") % {"deal": deal.name},
+            body=_("%(owner)s won %(amount)s.") % {"owner": owner, "amount": deal.amount},
+            url=reverse("sales:board"),
+            dedupe_key=f"deal.won:{deal_id}",
         )
 
 

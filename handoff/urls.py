@@ -5,6 +5,11 @@ from handoff import views
 app_name = "handoff"
 urlpatterns = [
     path("queue/", views.queue, name="queue"),
+    path("queue/claim-next/", views.claim_next, name="claim_next"),
+    path("queue/away/", views.away, name="away"),
+    path("team/", views.team, name="team"),
+    path("handoffs/<int:handoff_id>/reassign/", views.reassign, name="reassign"),
+    path("rejections/", views.rejections, name="rejections"),
     path("handoffs/<int:handoff_id>/", views.detail, name="detail"),
     path("handoffs/<int:handoff_id>/claim/", views.claim, name="claim"),
     path("handoffs/<int:handoff_id>/accept/", views.accept, name="accept"),

@@ -15,8 +15,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from handoff import selectors, services
-from handoff.forms import ConvertForm, DashboardFilter, RejectForm, TouchForm
-from handoff.models import Handoff
+from handoff.forms import (
+    ConvertForm,
+    DashboardFilter,
+    PeriodForm,
+    ReassignForm,
+    RejectForm,
+    TouchForm,
+)
+from handoff.models import Handoff, RejectReason
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import Role, Team, User
@@ -34,10 +41,31 @@ def _user(request: HtmxHttpRequest) -> User:
 
 @role_required(*SALES)
 def queue(request: HtmxHttpRequest) -> HttpResponse:
-    context = {"queue": selectors.handoff_queue_for(_user(request)), "now": timezone.now()}
+    context = {
+        "queue": selectors.handoff_queue_for(_user(request)),
+        "now": timezone.now(),
+        "reasons": RejectReason.choices,
+    }
     if request.htmx:
         return render(request, "handoff/queue.html#queue", context)
     return render(request, "handoff/queue.html", context)
+
+
+@role_required(Role.REP)
+@require_POST
+def claim_next(request: HtmxHttpRequest) -> HttpResponse:
+    try:
+        handoff = services.handoff_claim_next(user=_user(request))
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if handoff is None:
+            messages.info(request, _("The team pool is empty."))
+        else:
+            messages.success(request, _("The lead is yours."))
+    if request.htmx:
+        return queue(request)
+    return redirect("handoff:queue")
 
 
 def _after_action(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
@@ -134,14 +162,107 @@ def _form_action(
 @role_required(Role.REP)
 @require_POST
 def reject(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
+    if request.htmx and request.headers.get("HX-Target") == "queue":
+        return _reject_in_queue(request, handoff_id)
+
     def run(handoff: Handoff, user: User, data: dict[str, Any]) -> HttpResponse:
-        services.handoff_reject(
-            handoff_id=handoff.pk, user=user, reason=data["reason"], note=data["note"]
-        )
+        services.handoff_reject(handoff_id=handoff.pk, user=user, **data)
         messages.success(request, _("Rejected. The lead went back to marketing."))
         return redirect("handoff:queue")
 
     return _form_action(request, handoff_id, RejectForm, "reject_form", run)
+
+
+def _reject_in_queue(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
+    """Reject from a row of My queue: the queue comes back with the outcome on top."""
+    user = _user(request)
+    selectors.handoff_get_for(user=user, handoff_id=handoff_id)  # 404 unless visible
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a reason for the rejection."))
+        return queue(request)
+    try:
+        services.handoff_reject(handoff_id=handoff_id, user=user, **form.cleaned_data)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Rejected. The lead went back to marketing."))
+    return queue(request)
+
+
+@role_required(*SALES)
+@require_POST
+def away(request: HtmxHttpRequest) -> HttpResponse:
+    """A rep marks themself away or back; a manager does it for a rep of the team."""
+    user = _user(request)
+    rep_id = request.POST.get("rep", "")
+    target = int(rep_id) if rep_id.isdigit() else user.pk
+    try:
+        services.rep_set_away(rep_id=target, away=request.POST.get("away") == "1", actor=user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    except User.DoesNotExist as exc:
+        raise Http404 from exc
+    if target != user.pk:
+        return team(request) if request.htmx else redirect("handoff:team")
+    return queue(request) if request.htmx else redirect("handoff:queue")
+
+
+@role_required(Role.MANAGER)
+def team(request: HtmxHttpRequest) -> HttpResponse:
+    """The manager's team: each rep's load, capacity, breaches and away status, and every
+    open handoff with re-assignment."""
+    user = _user(request)
+    if user.team_id is None:
+        messages.error(request, _("You manage no team yet: ask an admin to set yours."))
+        return redirect("handoff:dashboard")
+    period = PeriodForm(request.GET or None)
+    days = period.days_or(30)
+    context = {
+        "reps": selectors.team_board(
+            team_id=user.team_id, since=timezone.now() - timedelta(days=days)
+        ),
+        "handoffs": selectors.team_open_handoffs(team_id=user.team_id),
+        "routing": services.team_routing(team_id=user.team_id),
+        "days": days,
+        "period": period,
+    }
+    if request.htmx and request.headers.get("HX-Target") == "team":
+        return render(request, "handoff/team.html#team", context)
+    return render(request, "handoff/team.html", context)
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def reassign(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
+    user = _user(request)
+    selectors.handoff_get_for(user=user, handoff_id=handoff_id)  # 404 unless visible
+    form = ReassignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose a rep."))
+    else:
+        try:
+            services.handoff_reassign(
+                handoff_id=handoff_id, rep_id=form.cleaned_data["rep"], manager=user
+            )
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Re-assigned."))
+    return team(request) if request.htmx else redirect("handoff:team")
+
+
+@role_required(*MARKETING)
+def rejections(request: HtmxHttpRequest) -> HttpResponse:
+    """Marketing's view of what sales sent back: by reason, campaign and rule."""
+    period = PeriodForm(request.GET or None)
+    days = period.days_or(30)
+    summary = selectors.rejections_summary(since=timezone.now() - timedelta(days=days))
+    return render(
+        request,
+        "handoff/rejections.html",
+        {"summary": summary, "days": days, "period": period},
+    )
 
 
 @role_required(Role.REP)

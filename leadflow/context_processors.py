@@ -15,6 +15,8 @@ NAVIGATION = [
     ("marketing:duplicates", _("Duplicates"), {Role.MARKETER, Role.MANAGER}),
     ("handoff:queue", _("My queue"), {Role.REP, Role.MANAGER}),
     ("sales:board", _("Pipeline"), {Role.REP, Role.MANAGER}),
+    ("handoff:team", _("My team"), {Role.MANAGER}),
+    ("handoff:rejections", _("Rejections"), {Role.MARKETER, Role.MANAGER}),
     ("handoff:dashboard", _("Dashboard"), {Role.MANAGER, Role.MARKETER, Role.REP}),
 ]
 

@@ -26,3 +26,12 @@ function tickDeadlines() {
 document.addEventListener("DOMContentLoaded", tickDeadlines);
 document.addEventListener("htmx:afterSwap", tickDeadlines);
 setInterval(tickDeadlines, 15000);
+
+// A poll must not replace a form the user is filling in (an open inline reject, a select).
+document.addEventListener("htmx:beforeRequest", (event) => {
+  const el = event.detail.elt;
+  if (!(el instanceof HTMLElement) || !el.hasAttribute("data-poll")) return;
+  if (el.querySelector("details[open]") || el.contains(document.activeElement)) {
+    event.preventDefault();
+  }
+});

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from handoff import selectors, services
+from handoff import routing, selectors, services
 from handoff.models import Handoff
 from marketing.models import Stage
 from sales import services as sales_services
@@ -23,7 +23,7 @@ def worked(cast, team, *, accept: bool = True, convert: bool = False, win: bool 
     rep = cast.rep if team == cast.team else cast.other_rep
     lead = LeadFactory.create(stage=Stage.SQL, mql_at=timezone.now())
     handoff = HandoffFactory.create(team=team, lead=lead)
-    services._assign(handoff, rep, reason="test", actor=None)
+    routing.assign(handoff=handoff, rep=rep, reason="test", actor=None)
     if accept:
         services.handoff_accept(handoff_id=handoff.pk, user=rep)
     if convert:
