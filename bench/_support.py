@@ -186,10 +186,14 @@ def start_gunicorn(
     env: Mapping[str, str],
     *,
     workers: int = 2,
+    threads: int = 1,
     port: int | None = None,
     startup_timeout: float = 60,
 ) -> Iterator[Gunicorn]:
-    """Run ``leadflow.wsgi`` in gunicorn (sync workers) until ``/health/`` answers 200.
+    """Run ``leadflow.wsgi`` in gunicorn until ``/health/`` answers 200.
+
+    ``threads`` above 1 makes gunicorn's workers threaded (``gthread``): a worker then
+    serves another request while one waits for Postgres or Redis.
 
     ``env`` is laid over this process's environment. Gunicorn's own output (errors and
     Django's warnings) goes to a temporary file; ``log_tail()`` reads it. The access log
@@ -203,6 +207,8 @@ def start_gunicorn(
             "leadflow.wsgi:application",
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",

@@ -164,6 +164,9 @@ def main() -> int:
     parser.add_argument("--leads", type=int, default=5000)
     parser.add_argument("--health", type=int, default=5000, help="GET /health/ requests")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per gunicorn worker (gthread above 1)"
+    )
     parser.add_argument("--warmup", type=int, default=200, help="posts before measuring")
     parser.add_argument(
         "--json",
@@ -197,7 +200,7 @@ def main() -> int:
         support.collectstatic(env)
         broker.delete(QUEUE)
         try:
-            with support.start_gunicorn(env, workers=WORKERS) as server:
+            with support.start_gunicorn(env, workers=WORKERS, threads=args.threads) as server:
                 # Every worker opens its database and Redis connections and compiles its
                 # templates on real submissions, deleted before the measured run.
                 warmup = support.run_load(

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from leadflow.errors import ApplicationError
 from leadflow.models import Event, User
-from leadflow.services import enqueue_on_commit, event_record
+from leadflow.services import enqueue_batched_on_commit, enqueue_on_commit, event_record
 from marketing import scoring, selectors
 from marketing.models import (
     FORM_FIELD_CHOICES,
@@ -546,9 +546,9 @@ def _lead_capture_once(params: dict[str, Any]) -> CaptureResult:
             return CaptureResult(
                 lead_id=lead_id, created=False, duplicate_submission=True, suppressed=False
             )
-        from marketing.tasks import score_lead
+        from marketing.tasks import score_leads
 
-        enqueue_on_commit(score_lead, lead_id)
+        enqueue_batched_on_commit(score_leads, lead_id)
         return CaptureResult(
             lead_id=lead_id, created=bool(created), duplicate_submission=False, suppressed=False
         )

@@ -19,6 +19,19 @@ def score_lead(lead_id: int) -> None:
     scoring.lead_score(lead_id=lead_id)
 
 
+@shared_task(
+    name="marketing.score_leads",
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def score_leads(lead_ids: list[int]) -> None:
+    """Score captured leads; the web sends them in batches (``enqueue_batched_on_commit``)."""
+    for lead_id in lead_ids:
+        scoring.lead_score(lead_id=lead_id)
+
+
 @shared_task(name="marketing.sweep_unscored_leads")
 def sweep_unscored_leads() -> int:
     """Re-enqueue scoring for leads whose task never ran; scoring is idempotent."""
