@@ -17,4 +17,4 @@ RUN DEBUG=false SECRET_KEY=build-only-$(python -c 'import secrets;print(secrets.
 RUN mkdir -p /app/media && chown leadflow /app/media
 USER leadflow
 EXPOSE 8000
-CMD ["gunicorn", "leadflow.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "leadflow.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-"]
