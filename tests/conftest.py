@@ -122,6 +122,7 @@ def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
             "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "LEADFLOW_TEST_QUEUE": queue,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         },
         stdout=log,

@@ -6,7 +6,9 @@ from leadflow.settings import *  # noqa: F403
 
 # Each test process gets its own Celery queue, so a worker started by one test run never
 # takes another's tasks (nor a `make run` worker the tests').
-CELERY_TASK_DEFAULT_QUEUE = f"leadflow-test-{os.getpid()}"
+# A worker started by the tests is told its test run's queue, so that the tasks it
+# enqueues itself (webhook deliveries) stay on that queue too.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("LEADFLOW_TEST_QUEUE") or f"leadflow-test-{os.getpid()}"
 # Fast hashing: tests log in hundreds of times.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Live-server threads must not keep connections open past a test (teardown drops the DB).
