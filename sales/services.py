@@ -95,14 +95,12 @@ def _fill_empty(row: Account | Contact, values: dict[str, object]) -> list[str]:
 def _account_for(
     *, person: PersonInput, account_id: int | None, owner: User, team: Team | None
 ) -> tuple[Account, bool, list[str]]:
-    """The account the rep confirmed (it must still be the person's match), or a new one."""
+    """The chosen existing account (its empty fields filled), or a new one."""
     match = selectors.account_match(email=person.email, company=person.company)
     if account_id is not None:
-        if match.account is None or match.account.pk != account_id:
-            raise ConflictError(
-                _("The matching account changed meanwhile; review the conversion again.")
-            )
-        account = Account.objects.select_for_update().get(pk=account_id)
+        account = Account.objects.select_for_update().filter(pk=account_id).first()
+        if account is None:
+            raise ApplicationError(_("That account does not exist."), field="account")
         # A name match learns the company's domain, unless another account holds it.
         domain = "" if Account.objects.filter(domain=match.domain).exists() else match.domain
         filled = _fill_empty(account, {"domain": domain, "owner": owner, "team": team})
@@ -154,9 +152,10 @@ def person_convert(
 ) -> Conversion:
     """A contact, an account and a deal for a person handed to sales.
 
-    ``account_id`` is the matched account the rep confirmed (see
-    :func:`sales.selectors.account_match`), or None for a new account. An existing account
-    or contact only gets its empty fields filled; nothing the rep typed is overwritten.
+    ``account_id`` is the existing account to use (the caller checked that the user may:
+    conversion offers :func:`sales.selectors.account_match` to confirm), or None for a new
+    account. An existing account or contact only gets its empty fields filled; nothing
+    the rep typed is overwritten.
     """
     pipeline = _pipeline_for(pipeline_id=deal.pipeline_id, team=team)
     first_stage = pipeline.stages.filter(outcome=PipelineStage.Outcome.OPEN).first()

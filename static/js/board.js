@@ -44,7 +44,10 @@
         group: "deals",
         draggable: ".deal",
         animation: 150,
-        filter: "details, a, select, button, input",
+        // Pointer events instead of native HTML5 drag: the same on touch screens, mice
+        // and in browser tests.
+        forceFallback: true,
+        filter: "details, select, button, input",
         preventOnFilter: false,
         onEnd: (event) => {
           if (event.from === event.to) return;
