@@ -12,8 +12,10 @@ from typing import Any
 
 from celery import Task
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from leadflow.models import Event, User
+from leadflow.errors import ApplicationError, NotAllowedError
+from leadflow.models import AuditEntry, Event, Role, Team, User
 
 logger = logging.getLogger(__name__)
 
@@ -146,3 +148,25 @@ def enqueue_batched_on_commit(task: Task, item: Any) -> None:
 def _flush_batches() -> None:
     for batcher in list(_batchers.values()):
         batcher.flush()
+
+
+@transaction.atomic
+def team_set_deal_visibility(*, team_id: int, visibility: str, actor: User) -> Team:
+    """Private (reps see their own deals) or shared (the team's); the team's manager or an
+    admin decides. Audited: it changes who sees which deals."""
+    if not (actor.is_admin_role or (actor.role == Role.MANAGER and actor.team_id == team_id)):
+        raise NotAllowedError(_("Only the team's manager or an admin can change this."))
+    if visibility not in Team.Visibility.values:
+        raise ApplicationError(_("Choose private or shared."), field="visibility")
+    team = Team.objects.select_for_update().get(pk=team_id)
+    old = team.visibility
+    team.visibility = visibility
+    team.save(update_fields=["visibility"])
+    AuditEntry.objects.create(
+        actor=actor,
+        action="team.visibility",
+        subject_type="leadflow.team",
+        subject_id=team.pk,
+        detail={"from": old, "to": visibility},
+    )
+    return team

@@ -31,6 +31,7 @@ urlpatterns = [
         name="stage_delete",
     ),
     path("settings/pipelines/<int:pipeline_id>/order/", views.stage_reorder, name="stage_reorder"),
+    path("settings/visibility/", views.team_visibility, name="team_visibility"),
     path("settings/reasons/", views.reason_add, name="reason_add"),
     path("settings/reasons/<int:reason_id>/toggle/", views.reason_toggle, name="reason_toggle"),
 ]

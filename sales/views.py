@@ -21,8 +21,9 @@ from django.views.decorators.http import require_POST
 
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
-from leadflow.models import Role, User
+from leadflow.models import Role, Team, User
 from leadflow.permissions import SALES, role_required
+from leadflow.services import team_set_deal_visibility
 from sales import selectors, services
 from sales.forms import (
     CURRENCIES,
@@ -425,6 +426,8 @@ def _settings_page(request: HttpRequest, *, status: int = 200, **bound: Form) ->
             "stage_form": bound.get("stage_form") or StageForm(),
             "reason_form": bound.get("reason_form") or CloseReasonForm(),
             "failed_pipeline": request.POST.get("pipeline_id", ""),
+            "team": user.team,
+            "visibilities": Team.Visibility.choices,
         },
         status=status,
     )
@@ -507,6 +510,24 @@ def stage_reorder(request: HtmxHttpRequest, pipeline_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Stage order saved."))
+    return redirect("sales:settings")
+
+
+@role_required(*ADMINS_AND_MANAGERS)
+@require_POST
+def team_visibility(request: HtmxHttpRequest) -> HttpResponse:
+    """The manager's team: do reps see only their own deals, or the team's?"""
+    user = _user(request)
+    if user.team_id is None:
+        raise Http404
+    try:
+        team_set_deal_visibility(
+            team_id=user.team_id, visibility=request.POST.get("visibility", ""), actor=user
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Deal visibility saved."))
     return redirect("sales:settings")
 
 

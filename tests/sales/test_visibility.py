@@ -139,3 +139,17 @@ def test_reps_cannot_edit_pipelines_or_reasons(cast):
     assert (
         client.post(reverse("sales:reason_add"), {"kind": "won", "label": "x"}).status_code == 403
     )
+
+
+def test_the_team_manager_switches_the_team_to_shared_deals(cast, deal):
+    assert login(cast.rep2).get(reverse("sales:deal", args=[deal.pk])).status_code == 404
+    assert (
+        login(cast.rep).post(reverse("sales:team_visibility"), {"visibility": "shared"}).status_code
+        == 403
+    )
+    response = login(cast.manager).post(reverse("sales:team_visibility"), {"visibility": "shared"})
+    assert response.status_code == 302
+    assert login(cast.rep2).get(reverse("sales:deal", args=[deal.pk])).status_code == 200
+    login(cast.manager).post(reverse("sales:team_visibility"), {"visibility": "everyone"})
+    cast.team.refresh_from_db()
+    assert cast.team.visibility == "shared"
