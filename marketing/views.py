@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -13,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.csp import CSP
 from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -23,7 +25,7 @@ from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import User
 from leadflow.permissions import MARKETING, role_required
-from marketing import duplicates, imports, privacy, selectors, services
+from marketing import duplicates, imports, predictive, privacy, scoring, selectors, services
 from marketing.forms import (
     CampaignForm,
     CaptureForm,
@@ -141,7 +143,10 @@ def lead_detail(request: HtmxHttpRequest, lead_id: int) -> HttpResponse:
             "timeline": selectors.lead_timeline(lead=lead),
             "first_touch": first_touch,
             "last_touch": last_touch,
-            "breakdown": services.lead_score_breakdown(lead_id=lead.pk),
+            "score": scoring.lead_score_explain(lead_id=lead.pk),
+            "score_history": scoring.lead_score_history(lead_id=lead.pk),
+            "prediction": predictive.lead_prediction(lead=lead),
+            "chart_labels": {"fit": _("Fit"), "engagement": _("Engagement")},
             "privacy": privacy.lead_privacy(lead=lead, base_url=request.build_absolute_uri("/")),
         },
     )
@@ -336,8 +341,22 @@ def public_form(request: HtmxHttpRequest, key: str) -> HttpResponse:
         hidden["landing_page"] = hidden["landing_page"] or request.build_absolute_uri()
         hidden["idempotency_key"] = secrets.token_urlsafe(18)
         hidden["consent_version"] = str(form_def.consent_version or "")
-        return _render_form(request, form_def, CaptureForm(form_def=form_def), hidden=hidden)
-    return _cors(_public_submit(request, form_def), origin)
+        form = CaptureForm(form_def=form_def)
+        return _embeddable(_render_form(request, form_def, form, hidden=hidden), form_def)
+    return _cors(_embeddable(_public_submit(request, form_def), form_def), origin)
+
+
+def _embeddable(response: HttpResponse, form_def: PublicForm) -> HttpResponse:
+    """Widen the page's CSP for the hosted form: the form's allowed origins may frame it,
+    and the browser may follow its redirect after a post (form-action covers redirects).
+    The attribute is the one Django's ``csp_override`` sets; this policy depends on the form."""
+    policy = {**settings.SECURE_CSP}
+    policy["frame-ancestors"] = [CSP.SELF, *sorted(form_def.allowed_origins)]
+    if form_def.redirect_url:
+        target = urlsplit(form_def.redirect_url)
+        policy["form-action"] = [CSP.SELF, f"{target.scheme}://{target.netloc}"]
+    response._csp_config = policy  # type: ignore[attr-defined]
+    return response
 
 
 def _public_submit(request: HtmxHttpRequest, form_def: PublicForm) -> HttpResponse:
