@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from handoff.models import RejectReason
+from handoff.models import RejectReason, SlaTier
+from handoff.qualification import REQUIRABLE_FIELDS
+from leadflow.models import Team
+from marketing.models import Grade, Stage
 from sales.models import Touch
 
 
@@ -53,3 +58,47 @@ class PeriodForm(forms.Form):
 
     def days_or(self, default: int) -> int:
         return int(self.cleaned_data.get("days") or default) if self.is_valid() else default
+
+
+class QualificationRuleForm(forms.Form):
+    """One qualification rule; ``handoff.qualification.rule_clean`` checks it."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    stages = forms.MultipleChoiceField(
+        label=_("Lead stage is one of (none ticked: any)"),
+        choices=Stage.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    fast_track_only = forms.BooleanField(label=_("Only fast-tracked leads"), required=False)
+    max_grade = forms.ChoiceField(
+        label=_("Grade at least"), choices=[("", _("any")), *Grade.choices], required=False
+    )
+    min_engagement = forms.IntegerField(label=_("Engagement at least"), initial=0)
+    min_probability = forms.FloatField(
+        label=_("Win probability at least (0 to 1)"), min_value=0, max_value=1, required=False
+    )
+    required_fields = forms.MultipleChoiceField(
+        label=_("These fields are filled in"),
+        choices=[(name, name.replace("_", " ")) for name in REQUIRABLE_FIELDS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    requires_consent = forms.BooleanField(label=_("Consent on record"), required=False)
+    exclude_domains = forms.CharField(
+        label=_("Never for these email domains (competitors), one a line"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    exclude_customers = forms.BooleanField(
+        label=_("Never for existing customers (an account of the domain has a won deal)"),
+        required=False,
+    )
+    sla_tier = forms.ChoiceField(label=_("SLA tier"), choices=SlaTier.choices)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=Team.objects.order_by("name"))
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def rule_data(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["team_id"] = data.pop("team").pk
+        return data

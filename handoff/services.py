@@ -15,10 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from handoff import routing, sla
+from handoff import qualification, routing, sla
 from handoff.models import (
     Handoff,
-    QualificationRule,
     RejectReason,
     SlaDeadline,
     SlaTier,
@@ -41,14 +40,6 @@ HANDOFF = "handoff.handoff"
 ACCEPT_WITHIN = {SlaTier.HOT: timedelta(minutes=15), SlaTier.STANDARD: timedelta(hours=4)}
 
 
-def _rule_matches(rule: QualificationRule, lead: Lead) -> bool:
-    if rule.fast_track_only and not lead.fast_tracked:
-        return False
-    if rule.max_grade and not marketing.grade_at_least(lead.grade, rule.max_grade):
-        return False
-    return lead.engagement_score >= rule.min_engagement
-
-
 @transaction.atomic
 def handoff_qualify(*, lead_id: int) -> Handoff | None:
     """Run the ordered qualification rules on an MQL; the first match creates a handoff,
@@ -56,10 +47,7 @@ def handoff_qualify(*, lead_id: int) -> Handoff | None:
     lead = Lead.objects.select_for_update().get(pk=lead_id)
     if lead.stage != Stage.MQL:
         return None
-    rule = next(
-        (r for r in QualificationRule.objects.filter(is_active=True) if _rule_matches(r, lead)),
-        None,
-    )
+    rule = qualification.rule_for_lead(lead_id=lead.pk)
     if rule is None:
         return None
     now = timezone.now()
@@ -78,6 +66,7 @@ def handoff_qualify(*, lead_id: int) -> Handoff | None:
                     "fit": lead.fit_score,
                     "engagement": lead.engagement_score,
                     "grade": lead.grade,
+                    "win_probability": lead.win_probability,
                     "rules": marketing.lead_score_breakdown(lead_id=lead.pk),
                 },
             )

@@ -7,3 +7,12 @@ from handoff import sla
 def sla_sweep() -> None:
     """Beat, every minute: warn and escalate the SLA deadlines that are due."""
     sla.sla_sweep()
+
+
+@shared_task(name="handoff.qualify_leads", soft_time_limit=600, time_limit=660)
+def qualify_leads(lead_ids: list[int]) -> int:
+    """Qualify MQLs made by a re-score, one transaction each; an MQL already handed off
+    (or no longer an MQL) is skipped, so a re-delivery is harmless."""
+    from handoff.services import handoff_qualify
+
+    return sum(1 for lead_id in lead_ids if handoff_qualify(lead_id=lead_id) is not None)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoff import views
+from handoff import qualification_views, views
 
 app_name = "handoff"
 urlpatterns = [
@@ -17,6 +17,22 @@ urlpatterns = [
     path("handoffs/<int:handoff_id>/touch/", views.log_touch, name="touch"),
     path("handoffs/<int:handoff_id>/convert/", views.convert, name="convert"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("qualification/", qualification_views.qualification_rules, name="qualification"),
+    path(
+        "qualification/new/",
+        qualification_views.qualification_rule,
+        name="qualification_rule_new",
+    ),
+    path(
+        "qualification/<int:rule_id>/",
+        qualification_views.qualification_rule,
+        name="qualification_rule",
+    ),
+    path(
+        "qualification/<int:rule_id>/move/",
+        qualification_views.qualification_rule_move,
+        name="qualification_rule_move",
+    ),
     path("leads/<int:lead_id>/export/", views.lead_export, name="lead_export"),
     path("leads/<int:lead_id>/erase/", views.lead_erase, name="lead_erase"),
     path("leads/<int:lead_id>/merge/<int:other_id>/", views.lead_merge, name="lead_merge"),

@@ -13,6 +13,8 @@ NAVIGATION = [
     ("marketing:leads", _("Leads"), {Role.MARKETER, Role.MANAGER}),
     ("marketing:imports", _("Import"), {Role.MARKETER, Role.MANAGER}),
     ("marketing:duplicates", _("Duplicates"), {Role.MARKETER, Role.MANAGER}),
+    ("marketing:scoring", _("Scoring"), {Role.MARKETER, Role.MANAGER}),
+    ("handoff:qualification", _("Qualification"), {Role.MARKETER, Role.MANAGER}),
     ("handoff:queue", _("My queue"), {Role.REP, Role.MANAGER}),
     ("sales:board", _("Pipeline"), {Role.REP, Role.MANAGER}),
     ("handoff:team", _("My team"), {Role.MANAGER}),

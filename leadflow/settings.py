@@ -212,6 +212,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketing.sweep_unscored_leads",
         "schedule": 60.0,
     },
+    # Re-score jobs whose task never ran or died mid-way resume where they stopped.
+    "sweep-rescore-jobs": {
+        "task": "marketing.sweep_rescore_jobs",
+        "schedule": 120.0,
+    },
+    # Engagement decays by the day: the pass runs once a day (later ticks that day are
+    # no-ops), so a beat started at any hour decays within ten minutes.
+    "decay-engagement": {
+        "task": "marketing.decay_engagement",
+        "schedule": 600.0,
+    },
+    "train-predictive-model": {
+        "task": "marketing.train_predictive",
+        "schedule": crontab(hour=2, minute=23),
+    },
     "sweep-notification-emails": {
         "task": "leadflow.sweep_notification_emails",
         "schedule": 60.0,

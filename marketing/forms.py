@@ -7,7 +7,16 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from marketing.models import FORM_FIELD_CHOICES, Channel, Form, Grade, Stage, default_form_fields
+from marketing.models import (
+    FORM_FIELD_CHOICES,
+    Channel,
+    Form,
+    Grade,
+    ScoringRule,
+    Stage,
+    Touchpoint,
+    default_form_fields,
+)
 from marketing.selectors import PublicForm
 
 
@@ -432,3 +441,88 @@ class ImportMappingForm(forms.Form):
             )
             for position, header in enumerate(self.headers)
         }
+
+
+# --- Scoring rules -----------------------------------------------------------------------
+
+FIT_FIELD_CHOICES = [
+    ("job_title", _("Job title")),
+    ("company", _("Company")),
+    ("company_size", _("Company size")),
+    ("country", _("Country (two letters)")),
+    ("source", _("Source")),
+    ("email", _("Email")),
+]
+
+
+class ScoringRuleForm(forms.Form):
+    """One rule of either axis; ``marketing.scoring.rule_clean`` checks what fits what."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    axis = forms.ChoiceField(
+        label=_("Axis"), choices=ScoringRule.Axis.choices, widget=forms.HiddenInput
+    )
+    field = forms.ChoiceField(label=_("Lead field"), choices=FIT_FIELD_CHOICES, required=False)
+    operator = forms.ChoiceField(
+        label=_("Condition"),
+        choices=[(op.value, op.label) for op in ScoringRule.Operator if op != "kind"],
+        required=False,
+    )
+    value = forms.CharField(
+        label=_("Value"),
+        max_length=500,
+        required=False,
+        help_text=_("A number, a list (US, DE), a range (10..500) or a pattern."),
+    )
+    activity = forms.ChoiceField(
+        label=_("Activity"),
+        choices=[(kind.value, kind.label) for kind in Touchpoint.Kind if kind != "import"],
+        required=False,
+    )
+    pattern = forms.CharField(
+        label=_("Only when the page URL (or custom event name) matches"),
+        max_length=300,
+        required=False,
+        help_text=_("A regular expression, e.g. /pricing or ^trial_started$. Empty: every one."),
+    )
+    points = forms.IntegerField(label=_("Points"), min_value=-1000, max_value=1000)
+    cap = forms.IntegerField(
+        label=_("At most this many points per lead"), min_value=0, required=False
+    )
+    period_cap = forms.IntegerField(
+        label=_("At most this many points per period"), min_value=0, required=False
+    )
+    period_days = forms.IntegerField(
+        label=_("Period (days)"), min_value=1, max_value=365, initial=1, required=False
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def rule_data(self) -> dict[str, Any]:
+        """The cleaned form as the scoring service takes it."""
+        data = dict(self.cleaned_data)
+        if data["axis"] == ScoringRule.Axis.ENGAGEMENT:
+            data["value"] = data.pop("activity")
+        else:
+            data.pop("activity")
+        data["period_days"] = data.get("period_days") or 1
+        data["field"] = data.get("field") or ""
+        data["operator"] = data.get("operator") or ScoringRule.Operator.KIND
+        return data
+
+    @classmethod
+    def initial_for(cls, rule: ScoringRule) -> dict[str, Any]:
+        initial = {name: getattr(rule, name) for name in cls.base_fields if hasattr(rule, name)}
+        if rule.axis == ScoringRule.Axis.ENGAGEMENT:
+            initial["activity"], initial["value"] = rule.value, ""
+        return initial
+
+
+class ScoringConfigForm(forms.Form):
+    grade_a = forms.IntegerField(label=_("Grade A from fit"))
+    grade_b = forms.IntegerField(label=_("Grade B from fit"))
+    grade_c = forms.IntegerField(label=_("Grade C from fit"))
+    half_life_days = forms.IntegerField(
+        label=_("Engagement half-life (days)"), min_value=1, max_value=3650
+    )
+    mql_min_grade = forms.ChoiceField(label=_("MQL: grade at least"), choices=Grade.choices)
+    mql_min_engagement = forms.IntegerField(label=_("MQL: engagement at least"))

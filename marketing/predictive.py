@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -248,3 +249,24 @@ def factor_sentence(factor: Factor) -> str:
         "label": factor.label,
         "value": factor.value,
     }
+
+
+@dataclass(frozen=True)
+class Prediction:
+    probability: float
+    trained_at: datetime
+    auc: float | None
+    factors: list[str]
+
+
+def lead_prediction(*, lead: Lead) -> Prediction | None:
+    """The lead's probability with the sentences that explain it; None before a model."""
+    model = model_latest()
+    if model is None or lead.win_probability is None:
+        return None
+    return Prediction(
+        probability=lead.win_probability,
+        trained_at=model.trained_at,
+        auc=model.auc,
+        factors=[factor_sentence(factor) for factor in lead_factors(lead=lead, model=model)],
+    )

@@ -32,6 +32,7 @@ from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from leadflow import bus
 from leadflow.errors import ApplicationError
@@ -1040,16 +1041,19 @@ def _sentences(
             _("No fit rule matches this lead's fields yet: grade %(grade)s.") % {"grade": grade}
         )
     if engaged:
-        raw = sum(line.raw for line in engaged)
+        count = sum(line.activities for line in engaged)
         out.append(
-            _(
+            ngettext(
+                "Engagement %(now)s: %(count)s activity earned %(raw)s points, which lose "
+                "half their worth every %(days)s days.",
                 "Engagement %(now)s: %(count)s activities earned %(raw)s points, which lose "
-                "half their worth every %(days)s days."
+                "half their worth every %(days)s days.",
+                count,
             )
             % {
                 "now": engagement,
-                "count": sum(line.activities for line in engaged),
-                "raw": raw,
+                "count": count,
+                "raw": sum(line.raw for line in engaged),
                 "days": cfg.half_life_days,
             }
         )

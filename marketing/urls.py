@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketing import views
+from marketing import scoring_views, views
 
 app_name = "marketing"
 urlpatterns = [
@@ -9,6 +9,10 @@ urlpatterns = [
     path("campaigns/<int:campaign_id>/edit/", views.campaign_edit, name="campaign_edit"),
     path("leads/", views.leads, name="leads"),
     path("leads/<int:lead_id>/", views.lead_detail, name="lead"),
+    path("scoring/", scoring_views.scoring_page, name="scoring"),
+    path("scoring/rules/new/", scoring_views.scoring_rule, name="scoring_rule_new"),
+    path("scoring/rules/<int:rule_id>/", scoring_views.scoring_rule, name="scoring_rule"),
+    path("scoring/jobs/<int:job_id>/", scoring_views.scoring_job, name="scoring_job"),
     path("f/<str:key>/", views.public_form, name="public_form"),
     path(
         "f/<str:key>/definition/",
