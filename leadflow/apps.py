@@ -11,3 +11,5 @@ class LeadflowConfig(AppConfig):
         from leadflow.api import subscribers
 
         subscribers.register()
+        # Sign-in lockout and the audit rows of every sign-in (signal receivers).
+        from leadflow import auth  # noqa: F401

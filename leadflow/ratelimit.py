@@ -78,7 +78,7 @@ def hit(*limits: Limit) -> int:
 def _increment(keys: list[str], windows: list[int]) -> list[int]:
     """Create every key with a lifetime of its window if it is new, then INCR it, in one
     round trip to Redis (any other cache backend: add + incr)."""
-    client = _redis_client()
+    client = redis_client()
     if client is None:
         counts = []
         for key, window in zip(keys, windows, strict=True):
@@ -98,7 +98,7 @@ def _increment(keys: list[str], windows: list[int]) -> list[int]:
 _client: tuple[object, Any] | None = None
 
 
-def _redis_client() -> Any:
+def redis_client() -> Any:
     """The redis-py client behind Django's RedisCache (None for other cache backends).
 
     Django builds a new client object on every call (~0.1 ms, more than the round trip);

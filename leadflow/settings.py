@@ -413,3 +413,9 @@ LEADFLOW_CAPTURE_MAX_BYTES = env_int("LEADFLOW_CAPTURE_MAX_BYTES", 16 * 1024)
 # Take the client address from the first X-Forwarded-For hop: only behind a proxy that sets
 # it, or anybody can choose their own address and escape the per-address limit.
 LEADFLOW_TRUST_X_FORWARDED_FOR = env_bool("LEADFLOW_TRUST_X_FORWARDED_FOR", False)
+
+# Sign-in lockout (leadflow.auth): failures per username from one address, and per address.
+AUTHENTICATION_BACKENDS = ["leadflow.auth.LockoutModelBackend"]
+LEADFLOW_LOGIN_FAILURES_PER_USER = env_int("LEADFLOW_LOGIN_FAILURES_PER_USER", 5)
+LEADFLOW_LOGIN_FAILURES_PER_IP = env_int("LEADFLOW_LOGIN_FAILURES_PER_IP", 30)
+LEADFLOW_LOGIN_LOCKOUT_SECONDS = env_int("LEADFLOW_LOGIN_LOCKOUT_SECONDS", 900)

@@ -3,13 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from leadflow import views
+from leadflow.auth import LoginForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path(
         "login/",
-        auth_views.LoginView.as_view(template_name="leadflow/login.html"),
+        auth_views.LoginView.as_view(
+            template_name="leadflow/login.html", authentication_form=LoginForm
+        ),
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -459,7 +459,7 @@ def test_capture_goes_on_when_redis_is_down(settings, monkeypatch, caplog):
     settings.LEADFLOW_CAPTURE_RATE_PER_IP = 1
     dead = redis.Redis(unix_socket_path="/nonexistent/redis.sock", socket_timeout=1)
     monkeypatch.setattr(cache._cache, "get_client", lambda *args, **kwargs: dead)
-    monkeypatch.setattr(ratelimit, "_redis_client", lambda: dead)
+    monkeypatch.setattr(ratelimit, "redis_client", lambda: dead)
     form = full_form()
 
     codes = [post_json(form, {**PERSON, "email": f"p{i}@example.com"}) for i in range(2)]
