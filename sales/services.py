@@ -472,7 +472,7 @@ def pipeline_create(*, name: str, actor: User) -> Pipeline:
     if not name.strip():
         raise ApplicationError(_("Give the pipeline a name."), field="name")
     team_id = actor.team_id
-    first = not Pipeline.objects.filter(team_id=team_id).exists()
+    first = not Pipeline.objects.filter(team=actor.team).exists()
     pipeline = Pipeline.objects.create(
         name=name.strip()[:100], team_id=team_id, is_default=first and team_id is not None
     )

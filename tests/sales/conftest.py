@@ -35,8 +35,8 @@ def convert(rep: User, *, amount: str = "5000", **lead_fields: object) -> Deal:
 
 @pytest.fixture
 def make_deal(cast) -> Callable[..., Deal]:
-    def make(rep: User | None = None, **kwargs: object) -> Deal:
-        return convert(rep or cast.rep, **kwargs)
+    def make(rep: User | None = None, amount: str = "5000", **lead_fields: object) -> Deal:
+        return convert(rep or cast.rep, amount=amount, **lead_fields)
 
     return make
 
@@ -51,4 +51,5 @@ def stage(name: str) -> PipelineStage:
 
 
 def lead_of(deal: Deal) -> Lead:
+    assert deal.lead_id is not None
     return Lead.objects.get(pk=deal.lead_id)

@@ -191,3 +191,60 @@ def test_ticking_off_a_task_in_place(cast, deal):
     assert response.status_code == 200
     assert f'id="task-{task.pk}"' in response.content.decode()
     assert Task.objects.get(pk=task.pk).done_at is not None
+
+
+def test_today_and_the_deal_page_use_a_fixed_number_of_queries(cast, make_deal):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def add_work() -> Deal:
+        deal = make_deal(cast.rep)
+        Deal.objects.filter(pk=deal.pk).update(
+            last_activity_at=timezone.now() - datetime.timedelta(days=60)
+        )
+        services.task_create(
+            actor=cast.rep, owner=cast.rep, title="t", due_at=timezone.now(), deal_id=deal.pk
+        )
+        services.touch_log(actor=cast.rep, kind="call", deal_id=deal.pk)
+        return deal
+
+    first = add_work()
+    client = login(cast.rep)
+    client.get(reverse("handoff:today"))
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("handoff:today"))
+    with CaptureQueriesContext(connection) as deal_few:
+        client.get(reverse("sales:deal", args=[first.pk]))
+    for _ in range(4):
+        add_work()
+    for _ in range(3):
+        services.touch_log(actor=cast.rep, kind="note", deal_id=first.pk)
+    with CaptureQueriesContext(connection) as many:
+        client.get(reverse("handoff:today"))
+    with CaptureQueriesContext(connection) as deal_many:
+        client.get(reverse("sales:deal", args=[first.pk]))
+    assert len(many) == len(few)
+    assert len(deal_many) == len(deal_few)
+
+
+def test_account_and_contact_pages_show_everything_related(cast, deal):
+    services.touch_log(actor=cast.rep, kind="email", outcome="Sent the quote", deal_id=deal.pk)
+    services.task_create(
+        actor=cast.rep,
+        owner=cast.rep,
+        title="Chase legal",
+        due_at=timezone.now() + HOUR,
+        contact_id=deal.contact_id,
+    )
+    client = login(cast.rep)
+    account = client.get(reverse("sales:account", args=[deal.account_id])).content.decode()
+    for text in ("Big deal", "Sent the quote", "Chase legal", deal.contact.email):
+        assert text in account, text
+    contact = client.get(reverse("sales:contact", args=[deal.contact_id])).content.decode()
+    for text in ("Big deal", "Sent the quote", "Chase legal"):
+        assert text in contact, text
+    found = client.get(reverse("sales:accounts"), {"q": deal.account.name[:4]})
+    assert deal.account in found.context["page"].object_list
+    assert (
+        not client.get(reverse("sales:accounts"), {"q": "zzz-nothing"}).context["page"].object_list
+    )

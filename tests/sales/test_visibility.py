@@ -56,6 +56,7 @@ def actions(deal: Deal, task: Task) -> list[tuple[str, dict[str, object]]]:
 
 
 def assert_untouched(deal: Deal, task: Task) -> None:
+    assert deal.contact_id is not None
     deal.refresh_from_db()
     assert (deal.name, deal.stage.name) == ("Big deal", "Discovery")
     assert not Touch.objects.filter(deal=deal).exists()
