@@ -39,6 +39,7 @@ from leadflow.models import Event, Role, Team, User
 from marketing import scoring
 from marketing import services as marketing
 from marketing.models import Channel, Lead, ScoreEntry, ScoringRule, Stage, Touchpoint
+from sales import selectors as sales_selectors
 from sales import services as sales
 from sales.models import Account, Contact, Deal, PipelineStage, Touch
 
@@ -407,14 +408,16 @@ DEAL_TOUCHES = (
     (Touch.Kind.NOTE, "Champion is the VP Sales; procurement involved"),
     (Touch.Kind.CALL, "Follow-up on security review"),
 )
+# Labels of the won and lost reason lists (sales migration 0003 seeds them).
 LOST_REASONS = (
     "Chose a competitor",
-    "No budget this year",
+    "No budget",
     "No decision, went dark",
     "Price too high",
-    "Timing: revisit next quarter",
-    "Missing an integration",
+    "Bad timing",
+    "Missing a feature or integration",
 )
+WON_REASONS = ("Best fit for their needs", "Price and terms", "Relationship and trust")
 PLANS = ((15000, "Starter"), (40000, "Growth"), (90000, "Business"), (10**9, "Enterprise"))
 
 
@@ -701,7 +704,8 @@ class _Demo:
         self.engagement_rules = {
             rule.value: rule for rule in rules if rule.axis == ScoringRule.Axis.ENGAGEMENT
         }
-        pipeline = sales.default_pipeline(team=None)
+        pipeline = sales_selectors.default_pipeline(team=None)
+        assert pipeline is not None, "sales migration 0002 creates the default pipeline"
         stages = list(pipeline.stages.order_by("position"))
         self.pipeline = pipeline
         self.open_stages = [s for s in stages if s.outcome == PipelineStage.Outcome.OPEN]
@@ -1295,8 +1299,8 @@ class _Demo:
         road = [*self.open_stages[1:], self.won] if roll < 0.3 else self.open_stages[1:reach]
         if 0.3 <= roll < 0.55:
             road.append(self.lost)
-        lost_reason = rng.choice(LOST_REASONS)
-        moved = at
+        lost_reason, won_reason = rng.choice(LOST_REASONS), rng.choice(WON_REASONS)
+        moved = changed = at
         for stage in road:
             moved += timedelta(hours=rng.uniform(24, 240))
             if moved > self.now:
@@ -1306,7 +1310,7 @@ class _Demo:
             self.touches.append(
                 Touch(kind=kind, outcome=note, actor=rep, deal=deal, created_at=before)
             )
-            reason = lost_reason if stage == self.lost else ""
+            reason = {self.lost: lost_reason, self.won: won_reason}.get(stage, "")
             self._event(
                 subject,
                 Event.Kind.STAGE,
@@ -1316,11 +1320,12 @@ class _Demo:
                 old=deal.stage.name,
                 new=stage.name,
             )
-            deal.stage = stage
+            deal.stage, changed = stage, moved
         if deal.stage.outcome != PipelineStage.Outcome.OPEN:
             deal.closed_at = moved
-        if deal.stage == self.lost:
-            deal.lost_reason = lost_reason
+        if deal.stage in (self.lost, self.won):
+            deal.close_reason = lost_reason if deal.stage == self.lost else won_reason
+        deal.stage_changed_at = deal.last_activity_at = changed
         if deal.stage == self.won:
             self._lead_stage(lead, Stage.CUSTOMER, moved + TICK, rep, reason=f"deal #{deal.pk} won")
         today = self.now.date()

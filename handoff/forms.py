@@ -34,11 +34,36 @@ class TouchForm(forms.Form):
 
 
 class ConvertForm(forms.Form):
+    """Conversion: the deal's fields, its pipeline, and the account the rep confirms
+    ("new", or the id of the matched account that the page offered)."""
+
+    account = forms.CharField(widget=forms.HiddenInput, required=False)
     deal_name = forms.CharField(label=_("Deal name"), max_length=200)
+    pipeline = forms.TypedChoiceField(label=_("Pipeline"), coerce=int, choices=[])
     amount = forms.DecimalField(label=_("Amount"), min_value=0, max_digits=14, decimal_places=2)
+    currency = forms.CharField(
+        label=_("Currency"),
+        max_length=3,
+        initial="USD",
+        widget=forms.TextInput(attrs={"list": "currencies", "size": 4}),
+    )
     expected_close = forms.DateField(
         label=_("Expected close"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+
+    def __init__(self, *args: Any, pipelines: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pipeline"].choices = pipelines  # type: ignore[attr-defined]
+
+    def clean_account(self) -> int | None:
+        """None for a new account, else the id of the confirmed match."""
+        value = self.cleaned_data.get("account") or "new"
+        if value == "new":
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise forms.ValidationError(_("Choose the account.")) from None
 
 
 class DashboardFilter(forms.Form):

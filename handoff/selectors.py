@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from handoff.models import Handoff, RejectReason, SlaBreach
+from handoff.models import Handoff, RejectReason, SlaBreach, SlaDeadline
 from leadflow.models import Role, User
 
 
@@ -129,6 +129,19 @@ def dashboard_funnel(
         won_value=float(won_value),
         median_accept_minutes=float(median) if median is not None else None,
     )
+
+
+def sla_deadlines_for(user: User) -> list[SlaDeadline]:
+    """Running SLA clocks of the user's open handoffs (a manager: of the team's), soonest
+    first: the "SLA deadlines" block of Today."""
+    deadlines = SlaDeadline.objects.filter(
+        state=SlaDeadline.State.OPEN, handoff__status__in=Handoff.OPEN_STATUSES
+    )
+    if user.role == Role.MANAGER and user.team_id:
+        deadlines = deadlines.filter(handoff__team_id=user.team_id)
+    else:
+        deadlines = deadlines.filter(handoff__assigned_to=user)
+    return list(deadlines.select_related("handoff__lead", "handoff__assigned_to")[:100])
 
 
 # --- The manager's team view and marketing's rejections view ----------------------------

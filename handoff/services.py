@@ -269,8 +269,19 @@ def handoff_convert(
     deal_name: str,
     amount: Decimal,
     expected_close: datetime.date | None = None,
+    currency: str = sales.DEFAULT_CURRENCY,
+    pipeline_id: int | None = None,
+    account_id: int | None = None,
+    new_account: bool = False,
 ) -> Deal:
-    """Turn an accepted handoff into a contact, an account and a deal."""
+    """Turn an accepted handoff into a contact, an account and a deal.
+
+    The account is the one the rep confirmed (``account_id``, which must still be the
+    person's match), a new one (``new_account``), or else the current match, if any.
+    Attribution (source, campaign, first and last touch) is copied to the deal; the
+    handoff's timestamps are completed (converting means the person was reached, so a
+    missing first touch is the conversion itself).
+    """
     handoff = (
         Handoff.objects.select_for_update(of=("self",))
         .select_related("lead__campaign")
@@ -280,31 +291,54 @@ def handoff_convert(
         raise NotAllowedError(_("Only the assigned rep can convert this handoff."))
     if handoff.status != Handoff.Status.ACCEPTED:
         raise ConflictError(_("Accept the handoff before converting it."))
-    if amount < 0:
-        raise ApplicationError(_("The amount cannot be negative."), field="amount")
     lead = handoff.lead
-    deal = sales.deal_create_from_person(
-        person=sales.PersonInput(
-            lead_id=lead.pk,
-            email=lead.email or "",
-            first_name=lead.first_name,
-            last_name=lead.last_name,
-            phone=lead.phone,
-            job_title=lead.job_title,
-            company=lead.company,
+    person = sales.PersonInput(
+        lead_id=lead.pk,
+        email=lead.email or "",
+        first_name=lead.first_name,
+        last_name=lead.last_name,
+        phone=lead.phone,
+        job_title=lead.job_title,
+        company=lead.company,
+    )
+    match = sales_selectors.account_match(email=person.email, company=person.company)
+    matched_id = match.account.pk if match.account else None
+    if account_id is not None and account_id != matched_id:
+        # The rep confirmed an account the page offered; another one means the match
+        # changed in between (or the post was tampered with): show the page again.
+        raise ConflictError(
+            _("The matching account changed meanwhile; review the conversion again.")
+        )
+    if not new_account:
+        account_id = matched_id
+    conversion = sales.person_convert(
+        person=person,
+        account_id=account_id,
+        deal=sales.DealInput(
+            pipeline_id=pipeline_id,
+            name=deal_name,
+            amount=amount,
+            currency=currency,
+            expected_close=expected_close,
         ),
         owner=user,
         team=user.team,
-        name=deal_name,
-        amount=amount,
-        expected_close=expected_close,
-        source=lead.source,
-        campaign_name=lead.campaign.name if lead.campaign else "",
+        attribution=sales.Attribution(
+            source=lead.source,
+            campaign_name=lead.campaign.name if lead.campaign else "",
+            first_touch_id=lead.first_touch_id,
+            last_touch_id=lead.last_touch_id,
+        ),
     )
+    deal = conversion.deal
+    # Converting means the person was reached: without a touch logged before, the
+    # conversion is the first touch, and it stops that clock (a no-op when it already ran).
+    touched = handoff_first_touch(lead_id=lead.pk)
     handoff.status = Handoff.Status.CONVERTED
     handoff.converted_at = timezone.now()
+    handoff.first_touch_at = touched.first_touch_at if touched else handoff.first_touch_at
     handoff.deal = deal
-    handoff.save(update_fields=["status", "converted_at", "deal"])
+    handoff.save(update_fields=["status", "converted_at", "first_touch_at", "deal"])
     event_record(
         subject_type=HANDOFF,
         subject_id=handoff.pk,

@@ -5,6 +5,7 @@ from handoff import qualification_views, views
 app_name = "handoff"
 urlpatterns = [
     path("queue/", views.queue, name="queue"),
+    path("today/", views.today, name="today"),
     path("queue/claim-next/", views.claim_next, name="claim_next"),
     path("queue/away/", views.away, name="away"),
     path("team/", views.team, name="team"),

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -32,6 +33,8 @@ from leadflow.ratelimit import client_ip
 from marketing import duplicates
 from marketing.models import Lead
 from marketing.services import lead_score_breakdown
+from sales import selectors as sales_selectors
+from sales.forms import CURRENCIES
 
 
 def _user(request: HtmxHttpRequest) -> User:
@@ -118,7 +121,6 @@ def _detail(
     forms: dict[str, Form] = {
         "reject_form": RejectForm(),
         "touch_form": TouchForm(),
-        "convert_form": ConvertForm(initial={"deal_name": lead.company or lead.full_name}),
         **bound,
     }
     return render(
@@ -277,14 +279,68 @@ def log_touch(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
 
 
 @role_required(Role.REP)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def convert(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
-    def run(handoff: Handoff, user: User, data: dict[str, Any]) -> HttpResponse:
-        deal = services.handoff_convert(handoff_id=handoff.pk, user=user, **data)
-        messages.success(request, _("Deal %(name)s created.") % {"name": deal.name})
-        return redirect("sales:board")
-
-    return _form_action(request, handoff_id, ConvertForm, "convert_form", run)
+    """Convert an accepted handoff: the page offers the matched account to confirm (or a
+    new one), the pipeline and the deal's fields; POST converts."""
+    user = _user(request)
+    handoff = selectors.handoff_get_for(user=user, handoff_id=handoff_id)
+    if handoff.assigned_to_id != user.pk or handoff.status != Handoff.Status.ACCEPTED:
+        messages.error(request, _("Accept the handoff before converting it."))
+        if request.method == "POST":
+            return _detail(request, handoff, status=400)
+        return redirect("handoff:detail", handoff_id=handoff.pk)
+    lead = handoff.lead
+    match = sales_selectors.account_match(email=lead.email or "", company=lead.company)
+    pipelines = [(p.pk, p.name) for p in sales_selectors.pipelines_for(user)]
+    status = 200
+    if request.method == "POST":
+        form = ConvertForm(request.POST, pipelines=pipelines)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                deal = services.handoff_convert(
+                    handoff_id=handoff.pk,
+                    user=user,
+                    deal_name=data["deal_name"],
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    expected_close=data["expected_close"],
+                    pipeline_id=data["pipeline"],
+                    account_id=data["account"],
+                    new_account=data["account"] is None,
+                )
+            except ApplicationError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            else:
+                messages.success(request, _("Deal %(name)s created.") % {"name": deal.name})
+                return redirect(f"{reverse('sales:board')}?pipeline={deal.pipeline_id}")
+        status = 400
+    else:
+        default = sales_selectors.default_pipeline(team=user.team)
+        form = ConvertForm(
+            pipelines=pipelines,
+            initial={
+                "deal_name": lead.company or lead.full_name,
+                "pipeline": default.pk if default else None,
+                "account": match.account.pk if match.account else "new",
+                "currency": "USD",
+            },
+        )
+    chosen = form["account"].value() or "new"
+    return render(
+        request,
+        "handoff/convert.html",
+        {
+            "handoff": handoff,
+            "lead": lead,
+            "match": match,
+            "form": form,
+            "chosen_account": str(chosen),
+            "currencies": CURRENCIES,
+        },
+        status=status,
+    )
 
 
 @role_required(Role.MANAGER, Role.MARKETER, Role.REP)
@@ -405,3 +461,30 @@ def lead_merge(request: HtmxHttpRequest, lead_id: int, other_id: int) -> HttpRes
         },
         status=status,
     )
+
+
+# --- Today: a rep's day across handoff and sales ---------------------------------------
+# Here, not in sales, because it shows the handoffs' SLA clocks beside sales' tasks.
+
+
+@role_required(*SALES)
+def today(request: HtmxHttpRequest) -> HttpResponse:
+    """Tasks due (overdue first), running SLA deadlines, stale deals, and what closed
+    this week. Refreshes itself in place."""
+    user = _user(request)
+    now = timezone.now()
+    local = timezone.localtime(now)
+    tomorrow = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    context = {
+        "now": now,
+        "deadlines": selectors.sla_deadlines_for(user),
+        "tasks_due": sales_selectors.tasks_due_for(user=user, until=tomorrow),
+        "tasks_later": sales_selectors.tasks_upcoming_for(user=user, after=tomorrow),
+        "stale": sales_selectors.stale_deals_for(user=user, now=now),
+        "closed": sales_selectors.deals_closed_recently_for(
+            user=user, since=now - timedelta(days=7)
+        ),
+    }
+    if request.htmx and request.htmx.target == "today":
+        return render(request, "handoff/today.html#today", context)
+    return render(request, "handoff/today.html", context)

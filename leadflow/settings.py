@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leadflow.sweep_notification_emails",
         "schedule": 60.0,
     },
+    # Task reminders are due-time rows (sales.Task.remind_at); beat sends the due ones.
+    "task-reminders": {
+        "task": "sales.send_task_reminders",
+        "schedule": 60.0,
+    },
     "nightly-cleanup": {
         "task": "leadflow.purge_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

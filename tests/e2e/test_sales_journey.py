@@ -27,7 +27,8 @@ def drag(page: Page, card: Locator, target: Locator) -> None:
     """Drag with real mouse moves (SortableJS listens to pointer events)."""
     start = card.locator(".amount").bounding_box()
     end = target.locator(".cards").bounding_box()
-    assert start and end
+    assert start is not None
+    assert end is not None
     page.mouse.move(start["x"] + 20, start["y"] + 15)
     page.mouse.down()
     steps = [(0.1, 0.1), (0.3, 0.3), (0.6, 0.6), (1.0, 1.0)]

@@ -32,7 +32,9 @@ def worked(cast, team, *, accept: bool = True, convert: bool = False, win: bool 
         )
         if win:
             won = PipelineStage.objects.get(pipeline=deal.pipeline, outcome="won")
-            sales_services.deal_move(deal_id=deal.pk, stage_id=won.pk, actor=rep)
+            sales_services.deal_move(
+                deal_id=deal.pk, stage_id=won.pk, actor=rep, reason="Price and terms"
+            )
     return handoff
 
 
