@@ -18,6 +18,7 @@ urlpatterns = [
     path("leads/upsert/", marketing_apis.LeadUpsertApi.as_view(), name="lead-upsert"),
     path("leads/batch/", marketing_apis.LeadBatchApi.as_view(), name="lead-batch"),
     path("leads/<int:lead_id>/", marketing_apis.LeadApi.as_view(), name="lead"),
+    path("activities/", marketing_apis.ActivitiesApi.as_view(), name="activities"),
     path("campaigns/", marketing_apis.CampaignsApi.as_view(), name="campaigns"),
     path("campaigns/<int:campaign_id>/", marketing_apis.CampaignApi.as_view(), name="campaign"),
     path("forms/", marketing_apis.FormsApi.as_view(), name="forms"),

@@ -158,3 +158,30 @@ def test_an_unknown_api_url_is_a_404_in_the_error_shape(api):
     response = api.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_an_activity_is_recorded_on_the_lead_found_by_email_once_per_id(api):
+    lead = LeadFactory(email="act@example.com")
+    body = {"email": "ACT@example.com", "kind": "pricing_view", "url": "/pricing", "id": "w-1"}
+    first = api.post("/api/v1/activities/", body, format="json")
+    again = api.post("/api/v1/activities/", body, format="json")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert lead.touchpoints.filter(kind="pricing_view").count() == 1
+    lead.refresh_from_db()
+    assert lead.scored_at is None  # due for scoring
+
+
+def test_an_activity_of_an_unknown_lead_or_in_the_future_is_refused(api):
+    LeadFactory(email="f@example.com")
+    unknown = api.post(
+        "/api/v1/activities/", {"email": "nobody@example.com", "kind": "webinar"}, format="json"
+    )
+    assert unknown.status_code == 404
+    future = api.post(
+        "/api/v1/activities/",
+        {"email": "f@example.com", "kind": "webinar", "occurred_at": "2999-01-01T00:00:00Z"},
+        format="json",
+    )
+    assert future.status_code == 400
+    assert "occurred_at" in future.json()["fields"]
