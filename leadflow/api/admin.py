@@ -103,7 +103,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
             rate_per_minute=form.cleaned_data["rate_per_minute"],
             rate_per_day=form.cleaned_data["rate_per_day"],
         )
-        obj.pk = made.token.pk
+        # The admin's "added" message and redirect name this object: make it the token.
+        obj.pk, obj.prefix, obj.key_hash = made.token.pk, made.token.prefix, made.token.key_hash
         messages.warning(
             request,
             _("Copy the token now, it is not shown again: %(token)s") % {"token": made.raw},
@@ -169,6 +170,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     )
     inlines = [WebhookDeliveryInline]
     actions = ["rotate_secret"]
+
+    def get_fields(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
+        fields = list(WebhookEndpointForm.Meta.fields)
+        return fields if obj is None else [*fields, *self.readonly_fields]
+
+    def get_inlines(self, request: HttpRequest, obj: WebhookEndpoint | None = None) -> Any:
+        return self.inlines if obj is not None else []
 
     def save_model(
         self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool

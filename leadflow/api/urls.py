@@ -3,7 +3,7 @@
 from django.urls import path
 
 from handoff import apis as handoff_apis
-from leadflow.api.views import RedocView, SchemaView, SwaggerView
+from leadflow.api.views import RedocView, SchemaView, SwaggerView, docs_view
 from marketing import apis as marketing_apis
 from sales import apis as sales_apis
 
@@ -11,8 +11,8 @@ app_name = "api"
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="schema"),
-    path("docs/", SwaggerView.as_view(url_name="api:schema"), name="docs"),
-    path("redoc/", RedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("docs/", docs_view(SwaggerView.as_view(url_name="api:schema")), name="docs"),
+    path("redoc/", docs_view(RedocView.as_view(url_name="api:schema")), name="redoc"),
     # Marketing
     path("leads/", marketing_apis.LeadsApi.as_view(), name="leads"),
     path("leads/upsert/", marketing_apis.LeadUpsertApi.as_view(), name="lead-upsert"),
