@@ -270,21 +270,56 @@ def _check_can_claim(user: User) -> TeamRouting:
     return routing
 
 
-# One statement takes the hottest, oldest unclaimed handoff of the team that nobody else
-# is taking right now (SKIP LOCKED), and assigns it, so claimers never wait on each other
-# and never get the same row.
+# One statement claims the hottest, oldest unclaimed handoff of the team that nobody else
+# is taking right now (SKIP LOCKED), within the rep's capacity, and writes everything a
+# claim changes: the handoff, its owner event, the lead's owner and its event, and the
+# running clocks' holder. Claiming is the hot path of a busy pool; one round trip keeps it
+# close to a bare SKIP LOCKED loop (bench/route.py). It writes the lead's owner as
+# marketing.services.lead_owner_change does (same columns, same event), in SQL.
 _CLAIM_NEXT = """
-UPDATE handoff_handoff h
-SET assigned_to_id = %(user)s, assigned_at = now(), routing_reason = 'claimed from the pool'
-FROM (
+WITH cap AS (
+    SELECT COALESCE(
+        (SELECT COALESCE(r.max_open_per_rep, 2147483647) FROM handoff_teamrouting r
+         WHERE r.team_id = %(team)s),
+        %(default_cap)s
+    ) AS n
+), next AS (
     SELECT id FROM handoff_handoff
     WHERE team_id = %(team)s AND status = 'pending' AND assigned_to_id IS NULL
+        AND CASE WHEN (SELECT n FROM cap) = 2147483647 THEN true
+            ELSE (SELECT count(*) FROM handoff_handoff m WHERE m.assigned_to_id = %(user)s
+                  AND m.status IN ('pending', 'accepted')) < (SELECT n FROM cap) END
     ORDER BY sla_tier, handed_off_at, id
     LIMIT 1
     FOR UPDATE SKIP LOCKED
-) AS next
-WHERE h.id = next.id
-RETURNING h.id
+), claimed AS (
+    UPDATE handoff_handoff h
+    SET assigned_to_id = %(user)s, assigned_at = now(), routing_reason = 'claimed from the pool'
+    FROM next WHERE h.id = next.id
+    RETURNING h.id, h.lead_id
+), old_lead AS (
+    SELECT l.id, COALESCE(u.username, '') AS old_owner
+    FROM marketing_lead l JOIN claimed c ON c.lead_id = l.id
+    LEFT JOIN leadflow_user u ON u.id = l.owner_id
+    WHERE l.owner_id IS DISTINCT FROM %(user)s
+), lead_owner AS (
+    UPDATE marketing_lead l SET owner_id = %(user)s, updated_at = now()
+    FROM old_lead o WHERE l.id = o.id
+), events AS (
+    INSERT INTO leadflow_event
+        (subject_type, subject_id, kind, actor_id, rule, reason, old_value, new_value, created_at)
+    SELECT 'handoff.handoff', id, 'owner', %(user)s, '', 'claimed from the pool', '',
+        %(username)s, now()
+    FROM claimed
+    UNION ALL
+    SELECT 'marketing.lead', id, 'owner', %(user)s, '', 'claimed from the pool', old_owner,
+        %(username)s, now()
+    FROM old_lead
+), clocks AS (
+    UPDATE handoff_sladeadline d SET rep_id = %(user)s
+    FROM claimed c WHERE d.handoff_id = c.id AND d.state = 'open'
+)
+SELECT id FROM claimed
 """
 
 
@@ -305,16 +340,27 @@ def _claimed(handoff_id: int, user: User) -> Handoff:
     return handoff
 
 
-@transaction.atomic
-def claim_next(*, user: User) -> Handoff | None:
-    """Claim the hottest, oldest handoff of the user's team pool; None if it is empty."""
-    _check_can_claim(user)
+def claim_next(*, user: User) -> int | None:
+    """Claim the hottest, oldest handoff of the user's team pool; its id, or None when the
+    pool is empty. One statement, so atomic without a transaction of its own."""
+    if user.role != Role.REP or user.team_id is None:
+        raise NotAllowedError(_("Only a rep of the team can claim from its pool."))
+    default_cap = TeamRouting._meta.get_field("max_open_per_rep").get_default()
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_NEXT, {"user": user.pk, "team": user.team_id})
+        cursor.execute(
+            _CLAIM_NEXT,
+            {
+                "user": user.pk,
+                "team": user.team_id,
+                "username": user.username,
+                "default_cap": default_cap,
+            },
+        )
         row = cursor.fetchone()
     if row is None:
+        _check_can_claim(user)  # full: say so; else the pool was empty
         return None
-    return _claimed(row[0], user)
+    return int(row[0])
 
 
 @transaction.atomic
@@ -322,6 +368,7 @@ def claim(*, handoff_id: int, user: User) -> Handoff:
     """Claim one handoff from the pool. The conditional UPDATE is the lock: of two reps
     clicking at once, exactly one changes the row; the other is told."""
     _check_can_claim(user)
+    assert user.team_id is not None  # checked above
     taken = Handoff.objects.filter(
         pk=handoff_id, team_id=user.team_id, status=Handoff.Status.PENDING, assigned_to=None
     ).update(assigned_to=user, assigned_at=timezone.now(), routing_reason="claimed from the pool")

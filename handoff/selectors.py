@@ -176,8 +176,7 @@ def team_board(*, team_id: int, since: datetime.datetime) -> list[RepLoad]:
         .annotate(n=Count("id"))
     )
     return [
-        RepLoad(rep, rep.open_count, rep.pending_count, breaches.get(rep.pk, 0))  # type: ignore[attr-defined]
-        for rep in reps
+        RepLoad(rep, rep.open_count, rep.pending_count, breaches.get(rep.pk, 0)) for rep in reps
     ]
 
 
@@ -207,10 +206,16 @@ def rejections_summary(*, since: datetime.datetime) -> Rejections:
         {"key": row["reject_reason"], "label": labels.get(row["reject_reason"], ""), "n": row["n"]}
         for row in rejected.values("reject_reason").annotate(n=Count("id")).order_by("-n")
     ]
-    by_campaign = list(
-        rejected.values("lead__campaign__name").annotate(n=Count("id")).order_by("-n")[:20]
-    )
-    by_rule = list(rejected.values("rule_name").annotate(n=Count("id")).order_by("-n")[:20])
+    by_campaign = [
+        {"label": row["lead__campaign__name"] or "", "n": row["n"]}
+        for row in rejected.values("lead__campaign__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:20]
+    ]
+    by_rule = [
+        {"label": row["rule_name"], "n": row["n"]}
+        for row in rejected.values("rule_name").annotate(n=Count("id")).order_by("-n")[:20]
+    ]
     recent = list(
         rejected.select_related("lead", "lead__campaign", "assigned_to").order_by("-rejected_at")[
             :50

@@ -99,7 +99,8 @@ def handoff_claim(*, handoff_id: int, user: User) -> Handoff:
     return routing.claim(handoff_id=handoff_id, user=user)
 
 
-def handoff_claim_next(*, user: User) -> Handoff | None:
+def handoff_claim_next(*, user: User) -> int | None:
+    """The id of the handoff claimed from the user's team pool, or None if it is empty."""
     return routing.claim_next(user=user)
 
 
@@ -152,7 +153,7 @@ def handoff_accept(*, handoff_id: int, user: User) -> Handoff:
 
 
 # How long marketing waits before looking at a recycled lead again, by reason.
-RECHECK_AFTER_DAYS = {RejectReason.BAD_TIMING: 90, RejectReason.NO_BUDGET: 90}
+RECHECK_AFTER_DAYS: dict[str, int] = {RejectReason.BAD_TIMING: 90, RejectReason.NO_BUDGET: 90}
 RECHECK_DEFAULT_DAYS = 30
 
 
@@ -371,9 +372,9 @@ def _notify_deal_won(*, deal_id: int, actor: User | None) -> None:
     deal = Deal.objects.select_related("owner").filter(pk=deal_id).first()
     if deal is None or deal.team_id is None:
         return
-    team = User.objects.filter(team_id=deal.team_id, is_active=True).exclude(
-        pk=actor.pk if actor else None
-    )
+    team = User.objects.filter(team_id=deal.team_id, is_active=True)
+    if actor is not None:
+        team = team.exclude(pk=actor.pk)
     owner = deal.owner.get_full_name() or deal.owner.username if deal.owner else ""
     for person in team:
         notification_send(

@@ -58,11 +58,11 @@ def queue(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def claim_next(request: HtmxHttpRequest) -> HttpResponse:
     try:
-        handoff = services.handoff_claim_next(user=_user(request))
+        handoff_id = services.handoff_claim_next(user=_user(request))
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
-        if handoff is None:
+        if handoff_id is None:
             messages.info(request, _("The team pool is empty."))
         else:
             messages.success(request, _("The lead is yours."))

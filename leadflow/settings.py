@@ -240,13 +240,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketing.train_predictive",
         "schedule": crontab(hour=2, minute=23),
     },
-    "sweep-notification-emails": {
-        "task": "leadflow.sweep_notification_emails",
+    "sla-sweep": {
+        "task": "handoff.sla_sweep",
         "schedule": 60.0,
     },
     # Task reminders are due-time rows (sales.Task.remind_at); beat sends the due ones.
     "task-reminders": {
         "task": "sales.send_task_reminders",
+        "schedule": 60.0,
+    },
+    "sweep-notification-emails": {
+        "task": "leadflow.sweep_notification_emails",
         "schedule": 60.0,
     },
     "nightly-cleanup": {

@@ -8,6 +8,18 @@ from leadflow.auth import LoginForm
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
+    path("notifications/", views.notification_inbox, name="notifications"),
+    path("notifications/bell/", views.notification_bell, name="notification_bell"),
+    path(
+        "notifications/<int:notification_id>/open/",
+        views.notification_open,
+        name="notification_open",
+    ),
+    path(
+        "notifications/settings/",
+        views.notification_preferences,
+        name="notification_preferences",
+    ),
     path(
         "login/",
         auth_views.LoginView.as_view(

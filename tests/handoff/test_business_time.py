@@ -13,8 +13,10 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def at(tz: ZoneInfo, *args: int) -> datetime.datetime:
-    return datetime.datetime(*args, tzinfo=tz)
+def at(
+    tz: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int = 0
+) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=tz)
 
 
 def test_four_business_hours_from_friday_afternoon_end_on_monday_morning():
@@ -39,12 +41,8 @@ def test_a_holiday_is_skipped_like_a_weekend():
 
 def test_before_opening_counts_from_opening_and_after_closing_from_the_next_day():
     calendar = Calendar(tz=BERLIN)
-    assert business_add(calendar, at(BERLIN, 2026, 11, 24, 7), 60) == at(
-        BERLIN, 2026, 11, 24, 10
-    )
-    assert business_add(calendar, at(BERLIN, 2026, 11, 24, 18), 60) == at(
-        BERLIN, 2026, 11, 25, 10
-    )
+    assert business_add(calendar, at(BERLIN, 2026, 11, 24, 7), 60) == at(BERLIN, 2026, 11, 24, 10)
+    assert business_add(calendar, at(BERLIN, 2026, 11, 24, 18), 60) == at(BERLIN, 2026, 11, 25, 10)
 
 
 def test_one_business_day_across_the_spring_dst_change_in_new_york():
@@ -70,11 +68,9 @@ def test_custom_hours_and_a_weekend_shift():
     hours = {day: (datetime.time(8), datetime.time(12)) for day in (6, 0, 1, 2, 3)}
     calendar = Calendar(tz=BERLIN, hours=hours)
     # Thursday 11:00 + 2 h: 1 h on Thursday, then Sunday 8:00 + 1 h.
-    assert business_add(calendar, at(BERLIN, 2026, 11, 26, 11), 120) == at(
-        BERLIN, 2026, 11, 29, 9
-    )
+    assert business_add(calendar, at(BERLIN, 2026, 11, 26, 11), 120) == at(BERLIN, 2026, 11, 29, 9)
 
 
 def test_a_naive_start_is_refused():
     with pytest.raises(ValueError, match="aware"):
-        business_add(Calendar(tz=BERLIN), datetime.datetime(2026, 11, 24, 9), 10)
+        business_add(Calendar(tz=BERLIN), datetime.datetime(2026, 11, 24, 9), 10)  # noqa: DTZ001

@@ -54,13 +54,13 @@ def run_claimers(reps: list[User], claim: Callable[[User], int | None]) -> list[
 
 
 def safe_claim(rep: User) -> int | None:
-    handoff = services.handoff_claim_next(user=rep)
-    return handoff.pk if handoff else None
+    return services.handoff_claim_next(user=rep)
 
 
 def naive_claim(rep: User) -> int | None:
     """Deliberately wrong: read the next free row, then write it, with no lock and no
     condition on the write. Another claimer can read the same row in between."""
+    assert rep.team_id is not None
     handoff = (
         Handoff.objects.filter(team_id=rep.team_id, status="pending", assigned_to=None)
         .order_by("sla_tier", "handed_off_at", "id")

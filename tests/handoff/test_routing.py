@@ -49,7 +49,8 @@ def test_weighted_routing_splits_three_to_one(cast):
     settings_for(cast.team, strategy=TeamRouting.Strategy.WEIGHTED, max_open_per_rep=None)
     RepWeight.objects.create(user=cast.rep, weight=3)
     owners = [routed(cast.team).assigned_to for _ in range(8)]
-    assert owners.count(cast.rep) == 6 and owners.count(cast.rep2) == 2
+    assert owners.count(cast.rep) == 6
+    assert owners.count(cast.rep2) == 2
     assert owners[:4].count(cast.rep) == 3  # spread out, not bunched
 
 
@@ -69,7 +70,8 @@ def test_territory_and_segment_rules_pick_the_team_first_match_wins(cast):
     )
     assert routed(cast.team, country="DE", company_size=5000).assigned_to == cast.other_rep
     enterprise = routed(cast.other_team, country="FR", company_size=5000)
-    assert enterprise.team == cast.team and enterprise.assigned_to.team == cast.team
+    assert enterprise.team == cast.team
+    assert enterprise.assigned_to.team == cast.team
     small = routed(cast.other_team, country="FR", company_size=10)
     assert small.team == cast.other_team
 
@@ -99,7 +101,8 @@ def test_routing_starts_the_clocks_and_notifies_the_rep(cast):
     handoff = routed(cast.team)
     kinds = set(handoff.deadlines.values_list("kind", "rep_id"))
     assert kinds == {("accept", cast.rep.pk), ("touch", cast.rep.pk)}
-    assert handoff.accept_due_at is not None and handoff.touch_due_at > handoff.accept_due_at
+    assert handoff.accept_due_at is not None
+    assert handoff.touch_due_at > handoff.accept_due_at
     note = Notification.objects.get(user=cast.rep, kind="handoff.assigned")
     assert note.url == f"/handoffs/{handoff.pk}/"
 
@@ -116,13 +119,20 @@ def test_a_rep_cannot_set_a_colleague_away_but_their_manager_can(cast):
 
 def test_claim_next_takes_the_hottest_then_the_oldest(cast):
     old_standard = HandoffFactory(team=cast.team, sla_tier="standard")
+    Lead.objects.filter(pk=old_standard.lead_id).update(owner=cast.rep2)
     hot = HandoffFactory(team=cast.team, sla_tier="hot")
     newer_hot = HandoffFactory(team=cast.team, sla_tier="hot")
     taken = [services.handoff_claim_next(user=cast.rep) for _ in range(3)]
-    assert [h.pk for h in taken] == [hot.pk, newer_hot.pk, old_standard.pk]
+    assert taken == [hot.pk, newer_hot.pk, old_standard.pk]
     assert services.handoff_claim_next(user=cast.rep) is None
     assert Lead.objects.get(pk=hot.lead_id).owner == cast.rep
-    assert Event.objects.filter(subject_id=hot.pk, kind="owner", actor=cast.rep).exists()
+    assert Event.objects.filter(
+        subject_type="handoff.handoff", subject_id=hot.pk, kind="owner", actor=cast.rep
+    ).exists()
+    lead_event = Event.objects.get(subject_type="marketing.lead", subject_id=hot.lead_id)
+    assert (lead_event.old_value, lead_event.new_value) == ("", "rep")
+    lead_event = Event.objects.get(subject_type="marketing.lead", subject_id=old_standard.lead_id)
+    assert (lead_event.old_value, lead_event.new_value) == ("rep2", "rep")
 
 
 def test_a_rep_at_capacity_cannot_claim(cast):

@@ -74,7 +74,9 @@ def test_a_breach_escalates_and_reroutes_exactly_once(cast):
     assert handoff.assigned_to == cast.rep2  # the first rep lost it
     breach = SlaBreach.objects.get(handoff=handoff)
     assert (breach.kind, breach.rep, breach.rerouted_to) == ("accept", cast.rep, cast.rep2)
-    owners = Event.objects.filter(subject_id=handoff.pk, subject_type="handoff.handoff", kind="owner")
+    owners = Event.objects.filter(
+        subject_id=handoff.pk, subject_type="handoff.handoff", kind="owner"
+    )
     assert [e.new_value for e in owners] == ["rep", "rep2"]
     # The rep and the manager are told, once each; the new rep gets the assignment.
     breaches = Notification.objects.filter(kind="sla.breach")
@@ -82,7 +84,8 @@ def test_a_breach_escalates_and_reroutes_exactly_once(cast):
     assert Notification.objects.filter(user=cast.rep2, kind="handoff.assigned").count() == 1
     # The new rep has a fresh accept clock.
     running = handoff.deadlines.get(kind="accept", state="open")
-    assert running.rep == cast.rep2 and running.due_at > late
+    assert running.rep == cast.rep2
+    assert running.due_at > late
 
 
 def test_without_rerouting_a_breach_only_escalates(cast):
@@ -133,7 +136,8 @@ def test_reject_recycles_with_a_recheck_date_stops_clocks_and_tells_the_campaign
     assert handoff.lead.stage == Stage.RECYCLED
     assert set(handoff.deadlines.values_list("state", flat=True)) == {"met", "cancelled"}
     note = Notification.objects.get(user=campaign.owner, kind="handoff.rejected")
-    assert "Bad timing" in note.subject and note.body == "Q3"
+    assert "Bad timing" in note.subject
+    assert note.body == "Q3"
 
 
 def test_a_recycled_lead_that_qualifies_again_gets_a_new_handoff_with_history(cast, rules):
@@ -147,13 +151,16 @@ def test_a_recycled_lead_that_qualifies_again_gets_a_new_handoff_with_history(ca
 
     marketing.lead_stage_change(lead_id=lead.pk, stage=Stage.MQL, rule="scoring")
     second = services.handoff_qualify(lead_id=lead.pk)
-    assert second is not None and second.pk != first.pk
-    assert second.status == "pending" and second.assigned_to is not None
+    assert second is not None
+    assert second.pk != first.pk
+    assert second.status == "pending"
+    assert second.assigned_to is not None
     first.refresh_from_db()
     assert (first.status, first.reject_reason) == ("rejected", "no_budget")
     stages = list(
-        Event.objects.filter(subject_type="marketing.lead", subject_id=lead.pk, kind="stage")
-        .values_list("new_value", flat=True)
+        Event.objects.filter(
+            subject_type="marketing.lead", subject_id=lead.pk, kind="stage"
+        ).values_list("new_value", flat=True)
     )
     assert stages[-4:] == ["sql", "recycled", "mql", "sql"]
     assert SlaDeadline.objects.filter(handoff=second, state="open").count() == 2

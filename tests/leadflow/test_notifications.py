@@ -69,7 +69,8 @@ def test_the_bell_counts_unread_and_opening_one_marks_it_read(cast):
     bell = client.get(reverse("notification_bell"))
     assert 'class="bell-count">2<' in bell.content.decode()
     response = client.post(reverse("notification_open", args=[note.pk]))
-    assert response.status_code == 302 and response["Location"] == "/queue/"
+    assert response.status_code == 302
+    assert response["Location"] == "/queue/"
     assert notifications.notification_unread_count(user=cast.rep) == 1
     # Someone else's notification is not found.
     other = Notification.objects.get(user=cast.rep2)
