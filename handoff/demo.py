@@ -32,7 +32,15 @@ from django.utils import timezone
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from handoff.models import Handoff, QualificationRule, RejectReason, SlaTier, TeamRouting
+from handoff import rollups
+from handoff.models import (
+    Handoff,
+    KpiTarget,
+    QualificationRule,
+    RejectReason,
+    SlaTier,
+    TeamRouting,
+)
 from handoff.services import ACCEPT_WITHIN, HANDOFF
 from leadflow.freemail import FREEMAIL_DOMAINS, email_domain
 from leadflow.models import Event, Role, Team, User
@@ -51,6 +59,9 @@ DAYS = 120
 SITE = "https://www.leadflow.example"
 # rep6 went on leave this long ago; routing has skipped them since.
 AWAY_FOR = timedelta(days=9)
+# The first-touch clock of the default SLA tiers (migration 0004), for the dashboard's SLA
+# attainment; the demo counts it in wall-clock time.
+TOUCH_WITHIN = {SlaTier.HOT: timedelta(minutes=60), SlaTier.STANDARD: timedelta(minutes=480)}
 # Things that happen in one transaction still get distinct, ordered timestamps.
 TICK = timedelta(milliseconds=1)
 
@@ -521,9 +532,34 @@ def seed_demo(*, leads: int = DEMO_LEADS, now: datetime | None = None) -> dict[s
         return None
     with connection.cursor() as cursor:
         counts = _Demo(cursor, random.Random(SEED), now or timezone.now()).build(leads)
+    counts["targets"] = _targets(now or timezone.now())
+    # The dashboard reads rollups: build them now rather than at beat's first tick.
+    rollups.rollups_refresh(now=now)
     # The story scored engagement without decay; the worker decays it to today.
     scoring.decay_start()
     return counts
+
+
+# This month's targets (the measure, for everybody, then per team by name): a little
+# above the demo's pace, so the dashboard shows some ahead and some behind.
+TARGETS: tuple[tuple[str, int, dict[str, int]], ...] = (
+    (KpiTarget.Metric.MQLS, 350, {}),
+    (KpiTarget.Metric.SQLS, 330, {"Sales East": 240, "Sales West": 100}),
+    (KpiTarget.Metric.PIPELINE, 5_000_000, {"Sales East": 3_500_000, "Sales West": 1_500_000}),
+    (KpiTarget.Metric.WON, 1_200_000, {"Sales East": 850_000, "Sales West": 350_000}),
+)
+
+
+def _targets(now: datetime) -> int:
+    month = now.date().replace(day=1)
+    admin = User.objects.get(username=ADMIN_USERNAME)
+    teams = dict(Team.objects.values_list("name", "pk"))
+    rows = [
+        KpiTarget(month=month, team_id=team, metric=metric, value=value, set_by=admin)
+        for metric, total, per_team in TARGETS
+        for team, value in [(None, total), *((teams[n], v) for n, v in per_team.items())]
+    ]
+    return len(KpiTarget.objects.bulk_create(rows))
 
 
 def _fit_matches(rule: ScoringRule, lead: Lead) -> bool:
@@ -1085,6 +1121,7 @@ class _Demo:
                 team=team,
                 handed_off_at=at,
                 accept_due_at=at + ACCEPT_WITHIN[tier],
+                touch_due_at=at + TOUCH_WITHIN[tier],
             )
             self.handoffs.append(handoff)
             why = f"qualification: {rule.name}"

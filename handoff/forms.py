@@ -66,12 +66,6 @@ class ConvertForm(forms.Form):
             raise forms.ValidationError(_("Choose the account.")) from None
 
 
-class DashboardFilter(forms.Form):
-    PERIODS = [("30", _("Last 30 days")), ("90", _("Last 90 days")), ("365", _("Last year"))]
-    period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
-    team = forms.IntegerField(required=False, widget=forms.HiddenInput)
-
-
 class ReassignForm(forms.Form):
     # Empty: back to the team pool.
     rep = forms.IntegerField(required=False)

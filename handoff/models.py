@@ -447,6 +447,9 @@ class KpiLeadDay(models.Model):
             models.Index(fields=["day"], name="kpi_lead_day_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.day} {self.campaign_id} {self.source}: {self.leads}"
+
 
 class KpiMqlFact(models.Model):
     """One MQL: when it was created and how long it took to qualify (the waterfall's
@@ -464,6 +467,9 @@ class KpiMqlFact(models.Model):
             models.Index(fields=["created_at"], name="kpi_mql_created_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"MQL {self.lead_id}"
+
 
 class KpiHandoffFact(models.Model):
     """One handoff with what every handoff-side KPI needs, flattened: the lead's cohort
@@ -472,6 +478,12 @@ class KpiHandoffFact(models.Model):
     handoff_id = models.BigIntegerField(primary_key=True)
     lead_id = models.BigIntegerField()
     lead_created_at = models.DateTimeField()
+    # The waterfall counts leads, not passages: a lead counts once, on its latest
+    # handoff (its team and rep), with how far any of its handoffs got.
+    is_latest = models.BooleanField(default=False)
+    lead_accepted = models.BooleanField(default=False)
+    lead_converted = models.BooleanField(default=False)
+    lead_won = models.BooleanField(default=False)
     handed_off_at = models.DateTimeField()
     team_id = models.BigIntegerField()
     rep_id = models.BigIntegerField(null=True)
@@ -513,6 +525,9 @@ class KpiHandoffFact(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"Handoff {self.handoff_id} ({self.status})"
+
 
 class KpiAttribution(models.Model):
     """One deal's credit to one campaign under each attribution model, as fractions of
@@ -539,12 +554,18 @@ class KpiAttribution(models.Model):
             models.Index(fields=["lead_created_at"], name="kpi_attribution_cohort_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"Deal {self.deal_id} → campaign {self.campaign_id}"
+
 
 class KpiRefresh(models.Model):
-    """When the rollups were last rebuilt (one row): the page shows how old its numbers are."""
+    """When the rollups were last rebuilt (one row): the page shows the numbers' age."""
 
     refreshed_at = models.DateTimeField()
     took_ms = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.refreshed_at:%Y-%m-%d %H:%M:%S} ({self.took_ms} ms)"
 
 
 class KpiTarget(models.Model):

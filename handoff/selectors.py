@@ -6,10 +6,10 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from handoff import kpis
 from handoff.models import Handoff, RejectReason, SlaBreach, SlaDeadline
 from leadflow.models import Role, User
 
@@ -86,48 +86,21 @@ class Funnel:
 def dashboard_funnel(
     *, start: datetime.datetime, end: datetime.datetime, team_id: int | None = None
 ) -> Funnel:
-    """The shared funnel for leads created in [start, end): how many reached each stage,
-    and the median minutes from handoff to acceptance. One SQL round trip per block."""
-    team_filter = "AND h.team_id = %(team)s" if team_id else ""
-    params = {"start": start, "end": end, "team": team_id}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*), count(*) FILTER (WHERE l.mql_at IS NOT NULL)
-            FROM marketing_lead l
-            WHERE l.created_at >= %(start)s AND l.created_at < %(end)s
-            """,
-            params,
-        )
-        leads, mqls = cursor.fetchone()
-        cursor.execute(
-            f"""
-            SELECT count(DISTINCT h.lead_id),
-                   count(DISTINCT h.lead_id) FILTER (WHERE h.accepted_at IS NOT NULL),
-                   count(DISTINCT d.id),
-                   count(DISTINCT d.id) FILTER (WHERE s.outcome = 'won'),
-                   coalesce(sum(d.amount) FILTER (WHERE s.outcome = 'won'), 0),
-                   percentile_cont(0.5) WITHIN GROUP (
-                       ORDER BY extract(epoch FROM h.accepted_at - h.handed_off_at) / 60
-                   ) FILTER (WHERE h.accepted_at IS NOT NULL)
-            FROM handoff_handoff h
-            JOIN marketing_lead l ON l.id = h.lead_id
-            LEFT JOIN sales_deal d ON d.id = h.deal_id
-            LEFT JOIN sales_pipelinestage s ON s.id = d.stage_id
-            WHERE l.created_at >= %(start)s AND l.created_at < %(end)s {team_filter}
-            """,  # noqa: S608 -- team_filter is a constant; values are parameters
-            params,
-        )
-        sqls, accepted, opportunities, won, won_value, median = cursor.fetchone()
+    """The waterfall of ``handoff.kpis`` for the UTC days from ``start`` to ``end`` (both
+    included), in the shape the API has always returned, with the median minutes from
+    handoff to acceptance."""
+    f = kpis.KpiFilter(start=start.date(), end=end.date(), team_id=team_id)
+    waterfall = kpis.kpi_waterfall(f)
+    counts = {stage.key: stage.count or 0 for stage in waterfall.stages}
     return Funnel(
-        leads=leads,
-        mqls=mqls,
-        sqls=sqls,
-        accepted=accepted,
-        opportunities=opportunities,
-        won=won,
-        won_value=float(won_value),
-        median_accept_minutes=float(median) if median is not None else None,
+        leads=counts["leads"],
+        mqls=counts["mqls"],
+        sqls=counts["sqls"],
+        accepted=counts["accepted"],
+        opportunities=counts["opportunities"],
+        won=counts["won"],
+        won_value=float(waterfall.won_value),
+        median_accept_minutes=kpis.kpi_speed_to_lead(f).accept_median,
     )
 
 

@@ -16,3 +16,21 @@ def qualify_leads(lead_ids: list[int]) -> int:
     from handoff.services import handoff_qualify
 
     return sum(1 for lead_id in lead_ids if handoff_qualify(lead_id=lead_id) is not None)
+
+
+@shared_task(name="handoff.kpi_rollups_refresh", soft_time_limit=240, time_limit=270)
+def kpi_rollups_refresh() -> bool:
+    """Beat, every two minutes: rebuild the dashboard's rollups (a run that finds another
+    one running does nothing)."""
+    from handoff.rollups import rollups_refresh
+
+    return rollups_refresh()
+
+
+@shared_task(name="handoff.weekly_reviews_send")
+def weekly_reviews_send() -> int:
+    """Beat, hourly: last week's alignment review to the managers of every team whose
+    Monday morning it is (once per team and week)."""
+    from handoff.review import weekly_reviews_send
+
+    return weekly_reviews_send()

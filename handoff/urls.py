@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoff import qualification_views, views
+from handoff import dashboard_views, qualification_views, views
 
 app_name = "handoff"
 urlpatterns = [
@@ -17,7 +17,20 @@ urlpatterns = [
     path("handoffs/<int:handoff_id>/reject/", views.reject, name="reject"),
     path("handoffs/<int:handoff_id>/touch/", views.log_touch, name="touch"),
     path("handoffs/<int:handoff_id>/convert/", views.convert, name="convert"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/records/", dashboard_views.dashboard_records, name="dashboard_records"),
+    path(
+        "dashboard/export/<slug:table>.csv",
+        dashboard_views.dashboard_export,
+        name="dashboard_export",
+    ),
+    path("dashboard/targets/", dashboard_views.dashboard_targets, name="dashboard_targets"),
+    path(
+        "dashboard/targets/<int:target_id>/delete/",
+        dashboard_views.dashboard_target_delete,
+        name="dashboard_target_delete",
+    ),
+    path("dashboard/review/", dashboard_views.dashboard_review, name="review"),
     path("qualification/", qualification_views.qualification_rules, name="qualification"),
     path(
         "qualification/new/",

@@ -1,4 +1,4 @@
-"""Sales-side handoff pages: My queue, a handoff, and the shared dashboard."""
+"""Sales-side handoff pages: My queue and a handoff (the dashboard: dashboard_views)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from handoff import selectors, services
 from handoff.forms import (
     ConvertForm,
-    DashboardFilter,
     PeriodForm,
     ReassignForm,
     RejectForm,
@@ -27,7 +26,7 @@ from handoff.forms import (
 from handoff.models import Handoff, RejectReason
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
-from leadflow.models import Role, Team, User
+from leadflow.models import Role, User
 from leadflow.permissions import MARKETING, SALES, role_required
 from leadflow.ratelimit import client_ip
 from marketing import duplicates
@@ -341,44 +340,6 @@ def convert(request: HtmxHttpRequest, handoff_id: int) -> HttpResponse:
         },
         status=status,
     )
-
-
-@role_required(Role.MANAGER, Role.MARKETER, Role.REP)
-def dashboard(request: HtmxHttpRequest) -> HttpResponse:
-    user = _user(request)
-    filters = DashboardFilter(request.GET or None)
-    days = 90
-    team_id: int | None = None
-    if filters.is_valid():
-        days = int(filters.cleaned_data.get("period") or 90)
-        team_id = filters.cleaned_data.get("team")
-    if user.role == Role.REP:
-        team_id = user.team_id  # reps see their own team's numbers
-    end = timezone.now()
-    funnel = selectors.dashboard_funnel(start=end - timedelta(days=days), end=end, team_id=team_id)
-    context = {
-        "funnel": funnel,
-        "chart": {
-            "title": _("Funnel"),
-            "labels": [_("Leads"), "MQL", "SQL", _("Accepted"), _("Opportunities"), _("Won")],
-            "values": [
-                funnel.leads,
-                funnel.mqls,
-                funnel.sqls,
-                funnel.accepted,
-                funnel.opportunities,
-                funnel.won,
-            ],
-        },
-        "filters": filters,
-        "days": days,
-        "team_id": team_id,
-        "teams": Team.objects.all() if user.role != Role.REP else [],
-        "periods": DashboardFilter.PERIODS,
-    }
-    if request.htmx:
-        return render(request, "handoff/dashboard.html#panels", context)
-    return render(request, "handoff/dashboard.html", context)
 
 
 # --- One person across marketing and sales: export, erasure, merge ---------------------

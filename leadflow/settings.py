@@ -266,6 +266,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "leadflow.purge_idempotency_keys",
         "schedule": crontab(minute=41),
     },
+    # The dashboard reads rollups; the page shows their age (at most ~2 minutes).
+    "kpi-rollups-refresh": {
+        "task": "handoff.kpi_rollups_refresh",
+        "schedule": 120.0,
+    },
+    # Monday morning in each team's time zone; the hourly tick finds whose it is.
+    "weekly-reviews": {
+        "task": "handoff.weekly_reviews_send",
+        "schedule": crontab(minute=5),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------

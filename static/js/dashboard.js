@@ -1,27 +1,50 @@
-// Draws the dashboard charts from the JSON blocks the server renders, again after each
-// htmx swap (the filters replace #panels in place).
-let funnelChart = null;
+// Draws the dashboard charts from the JSON blocks the server renders next to each
+// <canvas data-chart="NAME"> (id "chart-NAME"), again after each htmx swap (the filters
+// replace #panels in place). A click on a bar, slice or point opens the records behind it.
+const charts = new Map();
+const COLORS = ["#3654d6", "#1f9d74", "#e08a1e", "#c2410c", "#7c3aed", "#0891b2", "#be185d", "#65a30d"];
 
-function drawFunnel() {
-  const data = document.getElementById("funnel-data");
-  const canvas = document.getElementById("funnel-chart");
-  if (funnelChart) { funnelChart.destroy(); funnelChart = null; }
-  if (!data || !canvas || !window.Chart) return;
-  const chart = JSON.parse(data.textContent);
-  funnelChart = new window.Chart(canvas, {
-    type: "bar",
-    data: {
-      labels: chart.labels,
-      datasets: [{ label: chart.title, data: chart.values, backgroundColor: "#3654d6", borderRadius: 6 }],
-    },
-    options: {
-      maintainAspectRatio: false,
-      animation: false,
-      plugins: { legend: { display: false } },
-      scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
-    },
+function drawAll() {
+  for (const chart of charts.values()) chart.destroy();
+  charts.clear();
+  if (!window.Chart) return;
+  document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+    const name = canvas.dataset.chart;
+    const data = document.getElementById(`chart-${name}`);
+    if (!data) return;
+    const spec = JSON.parse(data.textContent);
+    const round = spec.type === "doughnut";
+    const chart = new window.Chart(canvas, {
+      type: spec.type,
+      data: {
+        labels: spec.labels,
+        datasets: spec.datasets.map((set, i) => ({
+          ...set,
+          backgroundColor: round ? COLORS : COLORS[i % COLORS.length],
+          borderColor: round ? "#fff" : COLORS[i % COLORS.length],
+          borderRadius: spec.type === "bar" ? 4 : 0,
+          tension: 0.2,
+        })),
+      },
+      options: {
+        maintainAspectRatio: false,
+        animation: false,
+        plugins: { legend: { display: round || spec.datasets.length > 1 } },
+        scales: round ? {} : { y: { beginAtZero: true } },
+        onClick: (_event, elements) => {
+          if (!spec.links || !elements.length) return;
+          const url = spec.links[elements[0].index];
+          if (url) window.location.assign(url);
+        },
+        onHover: (event, elements) => {
+          event.native.target.style.cursor = spec.links && elements.length ? "pointer" : "default";
+        },
+      },
+    });
+    charts.set(name, chart);
   });
+  document.body.dataset.chartsDrawn = String(Date.now());
 }
 
-document.addEventListener("DOMContentLoaded", drawFunnel);
-document.addEventListener("htmx:afterSwap", drawFunnel);
+document.addEventListener("DOMContentLoaded", drawAll);
+document.addEventListener("htmx:afterSettle", drawAll);
