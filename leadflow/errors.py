@@ -22,3 +22,15 @@ class ConflictError(ApplicationError):
     """The record moved on under us (claimed by someone else, already accepted...)."""
 
     status_code = 409
+
+
+# Seconds a client is asked to wait when the database cannot be reached.
+UNAVAILABLE_RETRY_AFTER = 5
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """The database could not be reached or dropped the connection: the request may work
+    again in a moment, so it is a 503, not a 500 (a bug)."""
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)

@@ -32,12 +32,17 @@ def score_leads(lead_ids: list[int]) -> None:
         scoring.lead_score(lead_id=lead_id)
 
 
+# Leads per message of the sweeper: after an outage of the broker there are many, and a
+# message costs more than scoring one lead.
+SWEEP_BATCH = 50
+
+
 @shared_task(name="marketing.sweep_unscored_leads")
 def sweep_unscored_leads() -> int:
     """Re-enqueue scoring for leads whose task never ran; scoring is idempotent."""
     ids = selectors.leads_unscored_ids(older_than_seconds=settings.LEADFLOW_SWEEP_AFTER_SECONDS)
-    for lead_id in ids:
-        score_lead.delay(lead_id)
+    for start in range(0, len(ids), SWEEP_BATCH):
+        score_leads.delay(ids[start : start + SWEEP_BATCH])
     return len(ids)
 
 

@@ -9,6 +9,7 @@ messages; it is empty when the error is not about one field.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,7 +18,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
-from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
+from leadflow.errors import (
+    UNAVAILABLE_RETRY_AFTER,
+    ApplicationError,
+    ConflictError,
+    NotAllowedError,
+    database_unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +71,14 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         message = exc.message
         exc = _application_error(exc)
     response = exception_handler(exc, context)
+    if response is None and database_unavailable(exc):
+        logger.warning("API request failed: the database is unavailable: %r", exc)
+        set_rollback()
+        return Response(
+            error_body("unavailable", _("The service is briefly unavailable; try again.")),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+        )
     if response is None:
         logger.exception("API request failed", exc_info=exc)
         set_rollback()
@@ -119,6 +134,10 @@ def api_page_not_found(request: HttpRequest, exception: Exception) -> HttpRespon
 
 
 def api_server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler, called while the exception is being handled: a database that
+    cannot be reached is a 503 with Retry-After (the request may work in a moment)."""
+    if database_unavailable(sys.exc_info()[1]):
+        return _unavailable(request)
     if _is_api(request):
         return JsonResponse(
             error_body("server_error", _("Something went wrong on our side; try again later.")),
@@ -127,3 +146,15 @@ def api_server_error(request: HttpRequest) -> HttpResponse:
     from django.views.defaults import server_error
 
     return server_error(request)
+
+
+def _unavailable(request: HttpRequest) -> HttpResponse:
+    message = _("The service is briefly unavailable; try again.")
+    response: HttpResponse
+    if _is_api(request):
+        response = JsonResponse(error_body("unavailable", message), status=503)
+    else:
+        # Plain text: the page templates need the database (the user, the navigation).
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    return response
