@@ -34,6 +34,8 @@ class DealFilterForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "month"}),
     )
     status = forms.ChoiceField(label=_("Status"), choices=STATUSES, required=False)
+    # Set by a board column's "all in the list" link.
+    stage = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, owners: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -185,8 +185,11 @@ class Deal(models.Model):
         verbose_name = _("deal")
         verbose_name_plural = _("deals")
         indexes = [
-            # The board: a pipeline's deals grouped by stage.
-            models.Index(fields=["pipeline", "stage"], name="deal_board_idx"),
+            # The board: a column's newest cards (a pipeline's deals in a stage).
+            models.Index(fields=["pipeline", "stage", "-created_at"], name="deal_board_idx"),
+            # The deal list, newest first, of a team (managers, shared teams) or an owner.
+            models.Index(fields=["team", "-created_at"], name="deal_team_created_idx"),
+            models.Index(fields=["owner", "-created_at"], name="deal_owner_created_idx"),
             # The closed list, newest first.
             models.Index(
                 fields=["-closed_at"], name="deal_closed_idx", condition=Q(closed_at__isnull=False)

@@ -398,8 +398,14 @@ def task_create(
 
 @transaction.atomic
 def task_complete(*, task_id: int, actor: User) -> Task:
-    """Mark a task done (idempotent: a second click keeps the first time)."""
-    Task.objects.filter(pk=task_id, done_at=None).update(done_at=timezone.now())
+    """Mark a task done (idempotent: a second click keeps the first time). Finishing a
+    task on a deal is activity on the deal."""
+    now = timezone.now()
+    if Task.objects.filter(pk=task_id, done_at=None).update(done_at=now):
+        task = Task.objects.get(pk=task_id)
+        if task.deal_id is not None:
+            Deal.objects.filter(pk=task.deal_id).update(last_activity_at=now)
+        return task
     return Task.objects.get(pk=task_id)
 
 

@@ -55,6 +55,7 @@ def _filters(request: HttpRequest, user: User) -> tuple[DealFilterForm, selector
         owner_id=owner.pk if owner else None,
         close_month=form.cleaned_data.get("close_month"),
         status=form.cleaned_data.get("status") or "",
+        stage_id=form.cleaned_data.get("stage"),
     )
 
 

@@ -136,7 +136,10 @@ def test_the_beat_task_sends_reminders_through_a_real_worker(cast, celery_worker
         actor=cast.rep, owner=cast.rep, title="Quote", due_at=timezone.now() - HOUR
     )
     tasks.send_task_reminders.delay()
-    wait_for(lambda: Notification.objects.filter(user=cast.rep, kind="task.reminder").exists())
+    wait_for(
+        lambda: Notification.objects.filter(user=cast.rep, kind="task.reminder").exists(),
+        timeout=90,
+    )
 
 
 def test_stale_deals_follow_each_stage_s_limit(cast, make_deal):
@@ -248,3 +251,14 @@ def test_account_and_contact_pages_show_everything_related(cast, deal):
     assert (
         not client.get(reverse("sales:accounts"), {"q": "zzz-nothing"}).context["page"].object_list
     )
+
+
+def test_finishing_a_task_on_a_deal_is_activity(cast, deal):
+    Deal.objects.filter(pk=deal.pk).update(last_activity_at=timezone.now() - 30 * 24 * HOUR)
+    task = services.task_create(
+        actor=cast.rep, owner=cast.rep, title="Call", due_at=timezone.now(), deal_id=deal.pk
+    )
+    services.task_complete(task_id=task.pk, actor=cast.rep)
+    deal.refresh_from_db()
+    assert timezone.now() - deal.last_activity_at < HOUR
+    assert selectors.stale_deals_for(user=cast.rep) == []
