@@ -61,4 +61,3 @@ def business_add(calendar: Calendar, start: datetime.datetime, minutes: int) -> 
                 remaining -= closes - begin
         day += timedelta(days=1)
     raise ValueError("the calendar has no working hours")
-

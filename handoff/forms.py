@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from handoff.models import RejectReason, SlaTier
+from handoff.models import BusinessHours, RejectReason, SlaTier, TeamRouting
 from handoff.qualification import REQUIRABLE_FIELDS
-from leadflow.models import Team
+from leadflow.models import Team, User
 from marketing.models import Grade, Stage
 from sales.models import Touch
 
@@ -121,3 +122,89 @@ class QualificationRuleForm(forms.Form):
         data = dict(self.cleaned_data)
         data["team_id"] = data.pop("team").pk
         return data
+
+
+class TeamRoutingForm(forms.Form):
+    strategy = forms.ChoiceField(label=_("Distribution"), choices=TeamRouting.Strategy.choices)
+    max_open_per_rep = forms.IntegerField(
+        label=_("Capacity: open handoffs per rep"),
+        min_value=1,
+        required=False,
+        help_text=_("Empty: no limit."),
+    )
+    reroute_on_breach = forms.BooleanField(
+        label=_("Re-route to the next rep when the accept deadline is missed"), required=False
+    )
+
+    def __init__(self, *args: Any, reps: list[tuple[User, int]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for rep, weight in reps:
+            self.fields[f"weight_{rep.pk}"] = forms.IntegerField(
+                label=_("Weight of %(rep)s") % {"rep": rep.get_full_name() or rep.username},
+                min_value=1,
+                max_value=100,
+                initial=weight,
+            )
+
+    def weights(self) -> dict[int, int]:
+        return {
+            int(name.removeprefix("weight_")): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith("weight_")
+        }
+
+
+class BusinessHoursForm(forms.Form):
+    """One row a weekday: open or closed, from, to."""
+
+    def __init__(
+        self,
+        *args: Any,
+        hours: dict[int, tuple[datetime.time, datetime.time] | None],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for day, label in BusinessHours.Weekday.choices:
+            window = hours.get(day)
+            self.fields[f"open_{day}"] = forms.BooleanField(
+                label=label, required=False, initial=window is not None
+            )
+            self.fields[f"opens_{day}"] = forms.TimeField(
+                label=_("opens"),
+                required=False,
+                initial=window[0] if window else datetime.time(9),
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+            self.fields[f"closes_{day}"] = forms.TimeField(
+                label=_("closes"),
+                required=False,
+                initial=window[1] if window else datetime.time(17),
+                widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            )
+
+    def rows(self) -> list[tuple[str, forms.BoundField, forms.BoundField, forms.BoundField]]:
+        return [
+            (str(label), self[f"open_{day}"], self[f"opens_{day}"], self[f"closes_{day}"])
+            for day, label in BusinessHours.Weekday.choices
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for day, _label in BusinessHours.Weekday.choices:
+            if data.get(f"open_{day}") and not (
+                data.get(f"opens_{day}") and data.get(f"closes_{day}")
+            ):
+                self.add_error(f"opens_{day}", _("Give the opening and closing time."))
+        return data
+
+    def hours(self) -> dict[int, tuple[datetime.time, datetime.time] | None]:
+        data = self.cleaned_data
+        return {
+            day: (data[f"opens_{day}"], data[f"closes_{day}"]) if data.get(f"open_{day}") else None
+            for day, _label in BusinessHours.Weekday.choices
+        }
+
+
+class HolidayForm(forms.Form):
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}))
+    name = forms.CharField(label=_("Name"), max_length=100, required=False)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from handoff import sla
 from handoff.models import Handoff, RepWeight, RoutingRule, TeamRouting
-from leadflow.errors import ConflictError, NotAllowedError
+from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
 from leadflow.freemail import FREEMAIL_DOMAINS
 from leadflow.models import Event, NotificationKind, Role, User
 from leadflow.notifications import notification_send
@@ -436,3 +436,41 @@ def rep_set_away(*, rep_id: int, away: bool, actor: User) -> User:
             new_value="away" if away else "available",
         )
     return rep
+
+
+# --- Team settings (the team's manager, or an admin) ------------------------------------
+
+
+@transaction.atomic
+def team_routing_update(
+    *,
+    team_id: int,
+    actor: User,
+    strategy: str,
+    max_open_per_rep: int | None,
+    reroute_on_breach: bool,
+    weights: dict[int, int],
+) -> TeamRouting:
+    """Distribution, capacity, re-routing on a breach, and the reps' weights."""
+    sla.check_manages_team(actor, team_id)
+    if strategy not in TeamRouting.Strategy.values:
+        raise ApplicationError(_("Choose a distribution."), field="strategy")
+    if max_open_per_rep is not None and max_open_per_rep < 1:
+        raise ApplicationError(_("The capacity must be at least 1."), field="max_open_per_rep")
+    if any(weight < 1 or weight > 100 for weight in weights.values()):
+        raise ApplicationError(_("A weight is a whole number from 1 to 100."), field="weights")
+    routing = _locked_routing(team_id)
+    routing.strategy = strategy
+    routing.max_open_per_rep = max_open_per_rep
+    routing.reroute_on_breach = reroute_on_breach
+    routing.save(update_fields=["strategy", "max_open_per_rep", "reroute_on_breach"])
+    reps = User.objects.filter(pk__in=list(weights), team_id=team_id, role=Role.REP)
+    for rep in reps:
+        RepWeight.objects.update_or_create(user=rep, defaults={"weight": weights[rep.pk]})
+    return routing
+
+
+def rep_weights(*, team_id: int) -> list[tuple[User, int]]:
+    reps = list(User.objects.filter(team_id=team_id, role=Role.REP, is_active=True).order_by("id"))
+    weights = dict(RepWeight.objects.filter(user__in=reps).values_list("user_id", "weight"))
+    return [(rep, weights.get(rep.pk, 1)) for rep in reps]

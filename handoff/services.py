@@ -18,8 +18,10 @@ from django.utils.translation import gettext as _
 from handoff import qualification, routing, sla
 from handoff.models import (
     Handoff,
+    Holiday,
     RejectReason,
     SlaDeadline,
+    SlaPolicy,
     SlaTier,
     TeamRouting,
 )
@@ -115,6 +117,24 @@ def rep_set_away(*, rep_id: int, away: bool, actor: User) -> User:
 def team_routing(*, team_id: int) -> TeamRouting:
     """The team's routing settings (created with defaults on first use)."""
     return TeamRouting.objects.get_or_create(team_id=team_id)[0]
+
+
+# The team settings page: thin entry points into routing and sla.
+team_routing_update = routing.team_routing_update
+rep_weights = routing.rep_weights
+team_hours = sla.team_hours
+team_hours_set = sla.team_hours_set
+team_holiday_add = sla.team_holiday_add
+team_holiday_remove = sla.team_holiday_remove
+
+
+def team_holidays(*, team_id: int) -> list[Holiday]:
+    return list(Holiday.objects.filter(team_id=team_id, date__gte=timezone.localdate()))
+
+
+def sla_tiers() -> list[SlaPolicy]:
+    """Both tiers as in force (the rows, or the defaults where a row is missing)."""
+    return [sla.sla_policy(tier) for tier in SlaTier.values]
 
 
 def _transition(handoff_id: int, user: User, source: tuple[str, ...], **changes: object) -> Handoff:

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from handoff.business_time import Calendar, business_add
+from handoff.business_time import DEFAULT_HOURS, Calendar, business_add
 from handoff.models import (
     BusinessHours,
     Handoff,
@@ -29,6 +29,7 @@ from handoff.models import (
     SlaPolicy,
     SlaTier,
 )
+from leadflow.errors import ApplicationError, NotAllowedError
 from leadflow.models import Event, NotificationKind, Role, Team, User
 from leadflow.notifications import notification_send
 from leadflow.services import event_record
@@ -218,8 +219,10 @@ def sla_breach(*, deadline_id: int, now: datetime.datetime) -> bool:
     deadline = _lock_open(deadline_id)
     if deadline is None:
         return False
-    handoff = Handoff.objects.select_for_update().select_related("lead", "team").get(
-        pk=deadline.handoff_id
+    handoff = (
+        Handoff.objects.select_for_update()
+        .select_related("lead", "team")
+        .get(pk=deadline.handoff_id)
     )
     if _settle(deadline, handoff):
         return False
@@ -304,3 +307,65 @@ def _tell(person: User, kind: str, *, key: str, handoff: Handoff, subject: str) 
         url=_handoff_url(handoff.pk),
         dedupe_key=key,
     )
+
+
+# --- Business hours and holidays (the team's manager, or an admin) ----------------------
+
+
+def check_manages_team(actor: User, team_id: int) -> None:
+    """The team's settings are its manager's (and any admin's) to change."""
+    if actor.is_superuser or actor.role == Role.ADMIN:
+        return
+    if actor.role != Role.MANAGER or actor.team_id != team_id:
+        raise NotAllowedError(_("Only the team's manager can change its settings."))
+
+
+@transaction.atomic
+def team_hours_set(
+    *,
+    team_id: int,
+    actor: User,
+    hours: dict[int, tuple[datetime.time, datetime.time] | None],
+) -> None:
+    """The working hours of each weekday (None: closed). Deadlines already running keep
+    their due time; new clocks use the new week."""
+    check_manages_team(actor, team_id)
+    if not any(hours.values()):
+        raise ApplicationError(_("The team needs at least one working day."))
+    for weekday, window in hours.items():
+        if window is not None and window[1] <= window[0]:
+            raise ApplicationError(
+                _("%(day)s: closing must be after opening.")
+                % {"day": BusinessHours.Weekday(weekday).label}
+            )
+    BusinessHours.objects.filter(team_id=team_id).delete()
+    BusinessHours.objects.bulk_create(
+        BusinessHours(team_id=team_id, weekday=weekday, opens=window[0], closes=window[1])
+        for weekday, window in sorted(hours.items())
+        if window is not None
+    )
+
+
+def team_hours(*, team_id: int) -> dict[int, tuple[datetime.time, datetime.time] | None]:
+    """Each weekday's window as configured, or the default week if none is."""
+    rows = {
+        row.weekday: (row.opens, row.closes)
+        for row in BusinessHours.objects.filter(team_id=team_id)
+    }
+    week = rows or DEFAULT_HOURS
+    return {day: week.get(day) for day in range(7)}
+
+
+@transaction.atomic
+def team_holiday_add(*, team_id: int, actor: User, date: datetime.date, name: str) -> Holiday:
+    check_manages_team(actor, team_id)
+    holiday, _created = Holiday.objects.update_or_create(
+        team_id=team_id, date=date, defaults={"name": name.strip()[:100]}
+    )
+    return holiday
+
+
+@transaction.atomic
+def team_holiday_remove(*, team_id: int, actor: User, holiday_id: int) -> None:
+    check_manages_team(actor, team_id)
+    Holiday.objects.filter(team_id=team_id, pk=holiday_id).delete()

@@ -9,6 +9,7 @@ urlpatterns = [
     path("queue/claim-next/", views.claim_next, name="claim_next"),
     path("queue/away/", views.away, name="away"),
     path("team/", views.team, name="team"),
+    path("team/settings/", views.team_settings, name="team_settings"),
     path("handoffs/<int:handoff_id>/reassign/", views.reassign, name="reassign"),
     path("rejections/", views.rejections, name="rejections"),
     path("handoffs/<int:handoff_id>/", views.detail, name="detail"),

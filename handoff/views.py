@@ -17,10 +17,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from handoff import selectors, services
 from handoff.forms import (
+    BusinessHoursForm,
     ConvertForm,
+    HolidayForm,
     PeriodForm,
     ReassignForm,
     RejectForm,
+    TeamRoutingForm,
     TouchForm,
 )
 from handoff.models import Handoff, RejectReason
@@ -231,6 +234,101 @@ def team(request: HtmxHttpRequest) -> HttpResponse:
     if request.htmx and request.headers.get("HX-Target") == "team":
         return render(request, "handoff/team.html#team", context)
     return render(request, "handoff/team.html", context)
+
+
+@role_required(Role.MANAGER)
+@require_http_methods(["GET", "POST"])
+def team_settings(request: HtmxHttpRequest) -> HttpResponse:
+    """The team's routing (distribution, capacity, re-routing, weights), its business
+    hours and its holidays: three forms, each posting its own ``action``."""
+    user = _user(request)
+    if user.team_id is None:
+        messages.error(request, _("You manage no team yet: ask an admin to set yours."))
+        return redirect("handoff:dashboard")
+    team_id = user.team_id
+    routing = services.team_routing(team_id=team_id)
+    reps = services.rep_weights(team_id=team_id)
+    forms: dict[str, Form] = {
+        "routing_form": TeamRoutingForm(
+            initial={
+                "strategy": routing.strategy,
+                "max_open_per_rep": routing.max_open_per_rep,
+                "reroute_on_breach": routing.reroute_on_breach,
+            },
+            reps=reps,
+        ),
+        "hours_form": BusinessHoursForm(hours=services.team_hours(team_id=team_id)),
+        "holiday_form": HolidayForm(),
+    }
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            done = _team_settings_post(request, user, team_id, action, forms, reps)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            done = False
+        if done:
+            messages.success(request, _("Saved."))
+            return redirect("handoff:team_settings")
+        status = 400
+    return render(
+        request,
+        "handoff/team_settings.html",
+        {
+            **forms,
+            "team": user.team,
+            "holidays": services.team_holidays(team_id=team_id),
+            "tiers": services.sla_tiers(),
+        },
+        status=status,
+    )
+
+
+def _team_settings_post(
+    request: HtmxHttpRequest,
+    user: User,
+    team_id: int,
+    action: str,
+    forms: dict[str, Form],
+    reps: list[tuple[User, int]],
+) -> bool:
+    """Validate the posted form and run its service; False leaves its errors in ``forms``."""
+    if action == "routing":
+        routing_form = TeamRoutingForm(request.POST, reps=reps)
+        forms["routing_form"] = routing_form
+        if not routing_form.is_valid():
+            return False
+        services.team_routing_update(
+            team_id=team_id,
+            actor=user,
+            strategy=routing_form.cleaned_data["strategy"],
+            max_open_per_rep=routing_form.cleaned_data["max_open_per_rep"],
+            reroute_on_breach=routing_form.cleaned_data["reroute_on_breach"],
+            weights=routing_form.weights(),
+        )
+        return True
+    if action == "hours":
+        hours_form = BusinessHoursForm(request.POST, hours={})
+        forms["hours_form"] = hours_form
+        if not hours_form.is_valid():
+            return False
+        services.team_hours_set(team_id=team_id, actor=user, hours=hours_form.hours())
+        return True
+    if action == "holiday_add":
+        holiday_form = HolidayForm(request.POST)
+        forms["holiday_form"] = holiday_form
+        if not holiday_form.is_valid():
+            return False
+        services.team_holiday_add(team_id=team_id, actor=user, **holiday_form.cleaned_data)
+        return True
+    if action == "holiday_remove":
+        holiday_id = request.POST.get("holiday", "")
+        if not holiday_id.isdigit():
+            raise ApplicationError(_("Choose a holiday."))
+        services.team_holiday_remove(team_id=team_id, actor=user, holiday_id=int(holiday_id))
+        return True
+    raise ApplicationError(_("Unknown action."))
 
 
 @role_required(Role.MANAGER)

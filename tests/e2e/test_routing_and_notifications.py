@@ -87,3 +87,12 @@ def test_a_lead_reaches_the_queue_and_the_bell_and_goes_back_to_marketing(
     expect(manager.locator("#team tr", has_text="Anna Rep")).to_contain_text("away")
     manager.screenshot(path=str(ARTIFACTS / "team.png"), full_page=True)
     assert User.objects.get(username="anna").is_away
+
+    # The team's settings: add a holiday.
+    manager.get_by_role("link", name="Team settings").click()
+    manager.fill("#holiday-form #id_date", "2030-12-25")
+    manager.fill("#holiday-form #id_name", "Christmas")
+    manager.click("#holiday-form button[type=submit]")
+    expect(manager.locator(".messages")).to_contain_text("Saved")
+    expect(manager.locator("main")).to_contain_text("Christmas")
+    manager.screenshot(path=str(ARTIFACTS / "team_settings.png"), full_page=True)

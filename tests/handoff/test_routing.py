@@ -166,3 +166,56 @@ def test_a_manager_reassigns_within_the_team_only(cast):
     routing.reassign(handoff_id=handoff.pk, rep_id=None, manager=cast.manager)
     handoff.refresh_from_db()
     assert handoff.assigned_to is None
+
+
+def test_the_manager_edits_routing_hours_and_holidays_of_the_team_only(cast):
+    from datetime import date
+
+    from handoff.models import BusinessHours, Holiday
+    from tests.conftest import login
+
+    client = login(cast.manager)
+    assert client.get("/team/settings/").status_code == 200
+    response = client.post(
+        "/team/settings/",
+        {
+            "action": "routing",
+            "strategy": "weighted",
+            "max_open_per_rep": "5",
+            "reroute_on_breach": "on",
+            f"weight_{cast.rep.pk}": "3",
+            f"weight_{cast.rep2.pk}": "1",
+        },
+    )
+    assert response.status_code == 302
+    routing_row = TeamRouting.objects.get(team=cast.team)
+    assert (routing_row.strategy, routing_row.max_open_per_rep, routing_row.reroute_on_breach) == (
+        "weighted",
+        5,
+        True,
+    )
+    assert RepWeight.objects.get(user=cast.rep).weight == 3
+    hours = {"action": "hours"}
+    for day in range(5):
+        hours |= {f"open_{day}": "on", f"opens_{day}": "08:00", f"closes_{day}": "16:00"}
+    assert client.post("/team/settings/", hours).status_code == 302
+    assert BusinessHours.objects.filter(team=cast.team, opens="08:00").count() == 5
+    bad = {"action": "hours", "open_0": "on", "opens_0": "18:00", "closes_0": "09:00"}
+    response = client.post("/team/settings/", bad)
+    assert response.status_code == 400
+    assert "closing must be after opening" in response.content.decode()
+    response = client.post(
+        "/team/settings/", {"action": "holiday_add", "date": "2030-12-25", "name": "Xmas"}
+    )
+    assert Holiday.objects.get(team=cast.team).date == date(2030, 12, 25)
+    # A rep may not open it; another team's manager changes only their own team.
+    assert login(cast.rep).get("/team/settings/").status_code == 403
+    with pytest.raises(NotAllowedError):
+        routing.team_routing_update(
+            team_id=cast.other_team.pk,
+            actor=cast.manager,
+            strategy="round_robin",
+            max_open_per_rep=None,
+            reroute_on_breach=False,
+            weights={},
+        )
