@@ -46,7 +46,8 @@ class KpiFilterForm(forms.Form):
         campaigns: list[tuple[int, str]],
         sources: list[str],
     ) -> None:
-        super().__init__(data)
+        # Plain ids ("period", "team"): the page's script and tests address them.
+        super().__init__(data, auto_id="%s")
         cast(forms.ChoiceField, self.fields["team"]).choices = [("", _("All teams")), *teams]
         cast(forms.ChoiceField, self.fields["campaign"]).choices = [
             ("", _("All campaigns")),

@@ -21,12 +21,14 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from handoff import kpis, review, rollups, targets
-from handoff.dashboard_forms import KpiFilterForm, TargetForm
-from handoff.models import KpiTarget
+from handoff.dashboard_forms import DEFAULT_DAYS, KpiFilterForm, TargetForm
+from handoff.models import KpiTarget, RejectReason
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import Role, Team, User
@@ -70,8 +72,11 @@ def _filters(request: HtmxHttpRequest, data: QueryDict | None = None) -> Filters
             "SELECT DISTINCT source FROM handoff_kpileadday WHERE source <> '' ORDER BY 1"
         )
         sources = [row[0] for row in cursor.fetchall()]
+    # Always bound, with the default period when none is asked, so the page shows it.
+    data = data.copy()
+    data.setdefault("period", str(DEFAULT_DAYS))
     form = KpiFilterForm(
-        data or None,
+        data,
         teams=teams,
         campaigns=list(campaigns.values_list("pk", "name")),
         sources=sources,
@@ -102,6 +107,11 @@ class Cell:
     text: str
     url: str = ""
 
+    def __html__(self) -> str:
+        if self.url:
+            return format_html('<a href="{}">{}</a>', self.url, self.text)
+        return conditional_escape(self.text)
+
 
 @dataclass
 class Table:
@@ -111,6 +121,16 @@ class Table:
     rows: list[list[Cell]] = field(default_factory=list)
     empty: str = ""
     export_url: str = ""
+
+    def body_html(self) -> SafeString:
+        """The rows as HTML, built here rather than by a template loop: the page has a
+        few hundred cells and the template engine would be most of its server time."""
+        return mark_safe(  # noqa: S308 -- every cell is escaped by Cell.__html__
+            "".join(
+                "<tr>" + "".join(f"<td>{cell.__html__()}</td>" for cell in row) + "</tr>"
+                for row in self.rows
+            )
+        )
 
 
 def _int(value: int | None) -> str:
@@ -567,6 +587,55 @@ def dashboard_export(request: HtmxHttpRequest, table: str) -> HttpResponse:
     return response
 
 
+def _figure_title(figure: str, by: str, key: str) -> str:
+    """What the records page lists, in words: "Rejected · Reason: No budget"."""
+    figures = {
+        "leads": _("Leads"),
+        "mqls": "MQL",
+        "sqls": "SQL",
+        "accepted": _("Accepted"),
+        "opportunities": _("Opportunities"),
+        "won": _("Won"),
+        "deals": _("Deals (pipeline)"),
+        "won_deals": _("Won deals"),
+        "rejected": _("Rejected"),
+        "accept_missed": _("Accept deadline missed"),
+        "touch_missed": _("First-touch deadline missed"),
+        "breaches": _("Open breaches"),
+        "backlog": _("Backlog"),
+        "speed_accepted": _("Accepted (speed to lead)"),
+        "speed_touched": _("Touched (speed to lead)"),
+    }
+    title = figures.get(figure, figure)
+    if not by:
+        return title
+    value = key or "—"
+    if by in ("campaign", "touched"):
+        value = (
+            str(Campaign.objects.filter(pk=key).first() or _("No campaign"))
+            if key
+            else _("No campaign")
+        )
+    elif by == "team" and key.isdigit():
+        value = str(Team.objects.filter(pk=key).first() or key)
+    elif by == "rep":
+        rep = User.objects.filter(pk=key).first() if key.isdigit() else None
+        value = (rep.get_full_name() or rep.username) if rep else _("Team pool")
+    elif by == "reason":
+        value = str(dict(RejectReason.choices).get(key, key))
+    labels = {
+        "campaign": _("Campaign"),
+        "touched": _("Credited to campaign"),
+        "team": _("Team"),
+        "rep": _("Rep"),
+        "reason": _("Reason"),
+        "source": _("Source"),
+        "rule": _("Rule"),
+        "tier": _("Tier"),
+    }
+    return f"{title} · {labels.get(by, by)}: {value}"
+
+
 @role_required(*VIEWERS)
 def dashboard_records(request: HtmxHttpRequest) -> HttpResponse:
     """The records behind one figure of the dashboard, under the same filters."""
@@ -597,6 +666,7 @@ def dashboard_records(request: HtmxHttpRequest) -> HttpResponse:
         )
     context = {
         "filters": f,
+        "title": _figure_title(figure, by, key),
         "figure": figure,
         "by": by,
         "key": key,

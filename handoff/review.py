@@ -80,7 +80,10 @@ def weekly_review(f: kpis.KpiFilter) -> Review:
         Move(_("Median minutes to accept"), then_s.accept_median, now_s.accept_median),
         Move(_("Median minutes to first touch"), then_s.touch_median, now_s.touch_median),
     ]
-    sales_steps = [s for s in now_w.stages[3:] if s.drop_off is not None]
+    # The handoff itself: handed off → accepted → opportunity (won takes longer than a week).
+    sales_steps = [
+        s for s in now_w.stages if s.key in ("accepted", "opportunities") and s.drop_off is not None
+    ]
     leak = max(sales_steps, key=lambda s: s.drop_off or 0, default=None)
     campaigns = kpis.kpi_campaign_return(f)
     total_breaches, _rows = kpis.kpi_open_breaches(f, limit=0)
