@@ -96,14 +96,18 @@ def seed(*, leads: int, activities: int) -> dict[str, float]:
     timings["generate_s"] = time.perf_counter() - began
     began = time.perf_counter()
     rules, cfg = scoring.active_rules(), scoring.config()
+    with transaction.atomic():
+        scoring.roomy_memory()
+        scoring.ledger_reconcile(lo=first, hi=last, rules=rules, rule_ids=None, version=0)
     for lo in range(first, last + 1, scoring.RESCORE_BATCH):
         with transaction.atomic():
+            scoring.roomy_memory()
             scoring.ledger_run(
                 lo=lo,
                 hi=min(lo + scoring.RESCORE_BATCH - 1, last),
                 rules=rules,
                 cfg=cfg,
-                reconcile_rule_ids=None,
+                reconcile_rule_ids=[],
                 score_events=False,
             )
     timings["initial_ledger_s"] = time.perf_counter() - began

@@ -493,7 +493,11 @@ class ScoreEntry(models.Model):
     exactly the corrections. A score is the ledger's sum: fit as is, engagement decayed.
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="score_entries")
+    # score_entry_lead_idx (lead, rule) serves every lookup by lead; re-scoring writes
+    # hundreds of thousands of rows, each index is written with every one.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="score_entries", db_index=False
+    )
     rule = models.ForeignKey(ScoringRule, on_delete=models.PROTECT, related_name="+")
     touchpoint = models.ForeignKey(
         Touchpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"

@@ -68,6 +68,10 @@ FAST_TRACK_KINDS = (Touchpoint.Kind.DEMO_REQUEST, Touchpoint.Kind.CONTACT_SALES)
 DECAY_SCALE = 1_000_000_000
 # Stands for "no cap" in the capped-points arithmetic.
 NO_CAP = 2**31 - 1
+# Stages from which a lead becomes an MQL: when its own activity is scored, and in a
+# pass over every lead.
+QUALIFIABLE_ONE = ["lead", "recycled"]
+QUALIFIABLE_ALL = ["lead"]
 # Advisory lock key (arbitrary, fixed): shared for one lead, exclusive for a batch.
 SCORING_LOCK = 4_400_001
 
@@ -418,7 +422,9 @@ fresh AS (
     FROM graded
 ), decided AS (
     SELECT *,
-        stage IN ('lead', 'recycled') AND qualifies AS becomes_mql,
+        -- A recycled lead (sales sent it back) qualifies again only on scoring for a new
+        -- activity of its own, never in a pass over every lead (decay, a rule change).
+        stage = ANY(%(qualifiable)s) AND qualifies AS becomes_mql,
         -- An MQL nobody handed off yet goes back to "lead" when it no longer qualifies;
         -- a lead already with sales keeps its stage and is only flagged.
         stage = 'mql' AND NOT qualifies AS falls_back,
@@ -450,7 +456,7 @@ WITH totals AS (
         scored_at = CASE WHEN %(mark_scored)s THEN now() ELSE l.scored_at END,
         updated_at = now()
     FROM decided AS d
-    WHERE l.id = d.id AND (
+    WHERE l.id = d.id AND l.id BETWEEN %(lo)s AND %(hi)s AND (
         %(mark_scored)s OR d.becomes_mql OR d.falls_back OR d.lapses OR d.recovers
         OR (d.fit, d.engagement, d.grade) <> (d.old_fit, d.old_engagement, d.old_grade)
     )
@@ -525,6 +531,58 @@ def _erased_ids(lo: int, hi: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def ledger_reconcile(
+    *,
+    lo: int,
+    hi: int,
+    rules: Sequence[ScoringRule],
+    rule_ids: list[int] | None,
+    version: int,
+    erased: list[int] | None = None,
+) -> None:
+    """Write the ledger corrections of leads ``lo``..``hi`` for the rules ``rule_ids``
+    (None: every rule). One statement per axis over the whole range: a re-score runs it
+    once over every lead, so each table is read once, not once per batch."""
+    params: dict[str, Any] = {
+        "lo": lo,
+        "hi": hi,
+        "erased": _erased_ids(lo, hi) if erased is None else erased,
+        "version": version,
+        "rule_ids": rule_ids or [],
+    }
+    rule_filter = "" if rule_ids is None else "AND e.rule_id = ANY(%(rule_ids)s)"
+    wanted = [r for r in rules if rule_ids is None or r.pk in rule_ids]
+    axes = (
+        set(ScoringRule.Axis.values)
+        if rule_ids is None
+        else set(ScoringRule.objects.filter(pk__in=rule_ids).values_list("axis", flat=True))
+    )
+    with connection.cursor() as cursor:
+        if ScoringRule.Axis.FIT in axes:
+            fit = _wanted_fit([r for r in wanted if r.axis == ScoringRule.Axis.FIT])
+            cursor.execute(
+                _RECONCILE_FIT_SQL.format(wanted=fit.sql, rule_filter=rule_filter),
+                {**params, **fit.params},
+            )
+        if ScoringRule.Axis.ENGAGEMENT in axes:
+            engagement = _wanted_engagement(
+                [r for r in wanted if r.axis == ScoringRule.Axis.ENGAGEMENT]
+            )
+            cursor.execute(
+                _RECONCILE_ENGAGEMENT_SQL.format(wanted=engagement.sql, rule_filter=rule_filter),
+                {**params, **engagement.params},
+            )
+
+
+def roomy_memory() -> None:
+    """Set-wise passes hash hundreds of thousands of rows: give this transaction the
+    memory to do it in RAM rather than in temporary files."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        # Compiling these statements costs more than it saves: they are I/O and writes.
+        cursor.execute("SET LOCAL jit = off")
+
+
 def ledger_run(
     *,
     lo: int,
@@ -544,32 +602,26 @@ def ledger_run(
     right). Returns the leads whose score changed and those that became MQL. Runs inside
     the caller's transaction; the caller holds the scoring lock.
     """
+    erased = _erased_ids(lo, hi)
+    ids = None if reconcile_rule_ids is None else list(reconcile_rule_ids)
+    if ids is None or ids:
+        ledger_reconcile(
+            lo=lo,
+            hi=hi,
+            rules=rules,
+            rule_ids=ids,
+            version=version,
+            erased=erased,
+        )
     params = {
         **_params(cfg, lo=lo, hi=hi, today=as_of(cfg)),
-        "erased": _erased_ids(lo, hi),
-        "version": version,
+        "erased": erased,
         "rule": rule[:200],
         "score_events": score_events,
         "mark_scored": mark_scored,
+        "qualifiable": QUALIFIABLE_ONE if mark_scored else QUALIFIABLE_ALL,
     }
-    ids = None if reconcile_rule_ids is None else list(reconcile_rule_ids)
     with connection.cursor() as cursor:
-        if ids is None or ids:
-            rule_filter = "" if ids is None else "AND e.rule_id = ANY(%(rule_ids)s)"
-            params["rule_ids"] = ids or []
-            wanted_rules = [r for r in rules if ids is None or r.pk in ids]
-            fit = _wanted_fit([r for r in wanted_rules if r.axis == ScoringRule.Axis.FIT])
-            cursor.execute(
-                _RECONCILE_FIT_SQL.format(wanted=fit.sql, rule_filter=rule_filter),
-                {**params, **fit.params},
-            )
-            engagement = _wanted_engagement(
-                [r for r in wanted_rules if r.axis == ScoringRule.Axis.ENGAGEMENT]
-            )
-            cursor.execute(
-                _RECONCILE_ENGAGEMENT_SQL.format(wanted=engagement.sql, rule_filter=rule_filter),
-                {**params, **engagement.params},
-            )
         engagement_sum = _rounded(
             "SUM("
             + _decayed("e.points", "e.occurred_at")
@@ -647,6 +699,7 @@ def whatif(*, rules: Sequence[ScoringRule], cfg: ScoringConfig) -> Preview:
             {
                 **_params(cfg, lo=lo, hi=hi, today=as_of(cfg)),
                 "erased": _erased_ids(lo, hi),
+                "qualifiable": QUALIFIABLE_ALL,
                 **fit.params,
                 **engagement.params,
             },
@@ -845,16 +898,31 @@ def rescore_run(*, job_id: int, batch: int = RESCORE_BATCH) -> RescoreJob | None
     job = RescoreJob.objects.get(pk=job_id)
     version = job.change.version if job.change else 0
     start = job.next_lead_id
+    if job.rule_ids != [] and start <= job.last_lead_id:
+        # The ledger corrections first, in one pass over the leads still to do; then
+        # the leads, batch by batch. Scoring tasks wait for the lock meanwhile, so no
+        # lead is corrected twice; capture does not take it.
+        with transaction.atomic():
+            lock_for_batch()
+            roomy_memory()
+            ledger_reconcile(
+                lo=start,
+                hi=job.last_lead_id,
+                rules=active_rules(),
+                rule_ids=job.rule_ids,
+                version=version,
+            )
     while start <= job.last_lead_id:
         end = min(start + batch - 1, job.last_lead_id)
         with transaction.atomic():
             lock_for_batch()
+            roomy_memory()
             result = ledger_run(
                 lo=start,
                 hi=end,
                 rules=active_rules(),
                 cfg=config(),
-                reconcile_rule_ids=job.rule_ids,
+                reconcile_rule_ids=[],
                 version=version,
                 rule=job.reason,
                 score_events=job.kind == RescoreJob.Kind.RULES,

@@ -90,8 +90,13 @@ def test_existing_customers_are_excluded_by_their_domain(cast):
 def test_a_rule_is_saved_with_a_version_and_validated(cast):
     rule = qualification.rule_save(
         actor=cast.marketer,
-        data={"name": "Hot", "fast_track_only": True, "sla_tier": "hot", "team_id": cast.team.pk,
-              "exclude_domains": "@Rival.com, competitor.io"},  # fmt: skip
+        data={
+            "name": "Hot",
+            "fast_track_only": True,
+            "sla_tier": "hot",
+            "team_id": cast.team.pk,
+            "exclude_domains": "@Rival.com, competitor.io",
+        },
     )
     assert rule.exclude_domains == "competitor.io\nrival.com"
     qualification.rule_save(actor=cast.manager, rule_id=rule.pk, data={"min_engagement": 30})
@@ -116,8 +121,14 @@ def test_the_pages_let_marketing_edit_and_preview_rules(cast):
     assert "Standard" in page
     assert "2 MQLs are waiting for a handoff now; 1 of them meet no active rule." in page
 
-    form = {"name": "Catch-all", "stages": ["mql"], "min_engagement": "0", "sla_tier": "standard",
-            "team": str(cast.team.pk), "is_active": "on"}  # fmt: skip
+    form = {
+        "name": "Catch-all",
+        "stages": ["mql"],
+        "min_engagement": "0",
+        "sla_tier": "standard",
+        "team": str(cast.team.pk),
+        "is_active": "on",
+    }
     preview = client.post(
         "/qualification/new/", {**form, "action": "preview"}, headers={"HX-Request": "true"}
     ).content.decode()

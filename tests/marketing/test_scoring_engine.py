@@ -44,6 +44,7 @@ def ledger_score(lead_id: int) -> tuple[int, int]:
         if entry.axis == "fit":
             fit += entry.points
         else:
+            assert entry.occurred_at is not None
             age = (today - entry.occurred_at.astimezone(UTC).date()).days
             billionths += entry.points * scoring.decay_factor(age, cfg.half_life_days)
     engagement = int((Decimal(billionths) / 10**9).quantize(Decimal(1), rounding=ROUND_HALF_UP))
@@ -71,27 +72,47 @@ def rescore(job: RescoreJob) -> RescoreJob:
 fit_rules = st.lists(
     st.one_of(
         st.builds(
-            lambda n, p: {"axis": "fit", "field": "company_size", "operator": "gte",
-                          "value": str(n), "points": p},  # fmt: skip
+            lambda n, p: {
+                "axis": "fit",
+                "field": "company_size",
+                "operator": "gte",
+                "value": str(n),
+                "points": p,
+            },
             st.integers(0, 1000),
             st.integers(-30, 30),
         ),
         st.builds(
-            lambda lo, span, p: {"axis": "fit", "field": "company_size", "operator": "between",
-                                 "value": f"{lo}..{lo + span}", "points": p},  # fmt: skip
+            lambda lo, span, p: {
+                "axis": "fit",
+                "field": "company_size",
+                "operator": "between",
+                "value": f"{lo}..{lo + span}",
+                "points": p,
+            },
             st.integers(0, 500),
             st.integers(0, 500),
             st.integers(-30, 30),
         ),
         st.builds(
-            lambda countries, p: {"axis": "fit", "field": "country", "operator": "in",
-                                  "value": ",".join(countries), "points": p},  # fmt: skip
+            lambda countries, p: {
+                "axis": "fit",
+                "field": "country",
+                "operator": "in",
+                "value": ",".join(countries),
+                "points": p,
+            },
             st.lists(st.sampled_from(["US", "DE", "GB", "FR"]), min_size=1, max_size=3),
             st.integers(-30, 30),
         ),
         st.builds(
-            lambda p: {"axis": "fit", "field": "job_title", "operator": "matches",
-                       "value": r"\b(VP|Head|Director)\b", "points": p},  # fmt: skip
+            lambda p: {
+                "axis": "fit",
+                "field": "job_title",
+                "operator": "matches",
+                "value": r"\b(VP|Head|Director)\b",
+                "points": p,
+            },
             st.integers(-30, 30),
         ),
         st.builds(
@@ -104,10 +125,14 @@ fit_rules = st.lists(
 engagement_rules = st.lists(
     st.builds(
         lambda kind, p, cap, period_cap, days: {
-            "axis": "engagement", "operator": "kind", "value": kind, "points": p,
-            "cap": cap if p > 0 else None, "period_cap": period_cap if p > 0 else None,
+            "axis": "engagement",
+            "operator": "kind",
+            "value": kind,
+            "points": p,
+            "cap": cap if p > 0 else None,
+            "period_cap": period_cap if p > 0 else None,
             "period_days": days,
-        },  # fmt: skip
+        },
         st.sampled_from(KINDS),
         st.integers(-20, 40),
         st.one_of(st.none(), st.integers(0, 60)),
@@ -150,7 +175,7 @@ def expected_score(rules: list[ScoringRule], person: dict, touches: list[Touchpo
     billionths = 0
     today = scoring.as_of(cfg)
     for rule in (r for r in rules if r.axis == "engagement"):
-        total, per_period = 0, {}
+        total, per_period = 0, dict[int, int]()
         for touch in sorted(touches, key=lambda t: (t.created_at, t.pk)):
             if touch.kind != rule.value:
                 continue
@@ -224,8 +249,15 @@ def test_scoring_twice_writes_no_ledger_row():
 
 
 def test_engagement_halves_after_one_half_life():
-    only_rules({"name": "Webinar", "axis": "engagement", "operator": "kind",
-                "value": "webinar", "points": 40})  # fmt: skip
+    only_rules(
+        {
+            "name": "Webinar",
+            "axis": "engagement",
+            "operator": "kind",
+            "value": "webinar",
+            "points": 40,
+        }
+    )
     fresh, old = LeadFactory(), LeadFactory()
     activity(fresh, "webinar")
     activity(old, "webinar", days_ago=30)
@@ -237,8 +269,15 @@ def test_engagement_halves_after_one_half_life():
 
 
 def test_the_daily_decay_pass_lowers_engagement_and_flags_without_demoting(rules, cast):
-    only_rules({"name": "Webinar", "axis": "engagement", "operator": "kind",
-                "value": "webinar", "points": 60})  # fmt: skip
+    only_rules(
+        {
+            "name": "Webinar",
+            "axis": "engagement",
+            "operator": "kind",
+            "value": "webinar",
+            "points": 60,
+        }
+    )
     with_sales = LeadFactory(stage=Stage.SQL, fast_tracked=False)
     waiting = LeadFactory(stage=Stage.MQL)
     for lead in (with_sales, waiting):
@@ -271,8 +310,17 @@ def test_a_second_decay_the_same_day_does_nothing():
 
 
 def test_a_page_view_rule_counts_only_matching_urls_up_to_its_daily_cap():
-    only_rules({"name": "Pricing", "axis": "engagement", "operator": "kind", "value": "page_view",
-                "pattern": r"/pricing", "points": 10, "period_cap": 15})  # fmt: skip
+    only_rules(
+        {
+            "name": "Pricing",
+            "axis": "engagement",
+            "operator": "kind",
+            "value": "page_view",
+            "pattern": r"/pricing",
+            "points": 10,
+            "period_cap": 15,
+        }
+    )
     lead = LeadFactory()
     for url in ("https://x.io/pricing", "https://x.io/pricing?a=1", "https://x.io/blog"):
         activity(lead, "page_view", url=url)
@@ -284,8 +332,16 @@ def test_a_page_view_rule_counts_only_matching_urls_up_to_its_daily_cap():
 
 
 def test_a_custom_event_scores_by_its_name():
-    only_rules({"name": "Trial", "axis": "engagement", "operator": "kind", "value": "custom",
-                "pattern": "^trial_started$", "points": 25})  # fmt: skip
+    only_rules(
+        {
+            "name": "Trial",
+            "axis": "engagement",
+            "operator": "kind",
+            "value": "custom",
+            "pattern": "^trial_started$",
+            "points": 25,
+        }
+    )
     lead = LeadFactory()
     activity(lead, "custom", event_name="trial_started")
     activity(lead, "custom", event_name="newsletter")
@@ -363,15 +419,27 @@ def test_an_invalid_rule_is_refused_naming_the_field(cast):
     with pytest.raises(services.ApplicationError) as error:
         scoring.rule_save(
             actor=cast.marketer,
-            data={"name": "Bad", "axis": "fit", "field": "job_title", "operator": "matches",
-                  "value": "(unclosed", "points": 5},  # fmt: skip
+            data={
+                "name": "Bad",
+                "axis": "fit",
+                "field": "job_title",
+                "operator": "matches",
+                "value": "(unclosed",
+                "points": 5,
+            },
         )
     assert error.value.field == "value"
     with pytest.raises(services.ApplicationError) as error:
         scoring.rule_save(
             actor=cast.marketer,
-            data={"name": "Size", "axis": "fit", "field": "company_size", "operator": "matches",
-                  "value": "x", "points": 5},  # fmt: skip
+            data={
+                "name": "Size",
+                "axis": "fit",
+                "field": "company_size",
+                "operator": "matches",
+                "value": "x",
+                "points": 5,
+            },
         )
     assert error.value.field == "operator"
     assert not ScoringChange.objects.exists()
@@ -453,7 +521,8 @@ def test_the_predictive_model_ranks_held_out_leads_better_than_chance():
     Lead.objects.bulk_create(rows)
 
     auc = predictive.holdout_auc(train="l.id %% 2 = 0", test="l.id %% 2 = 1")
-    print(f"predictive model: held-out AUC {auc:.3f} on {len(rows)} seeded leads")
+    # The figure the issue asks to see (pytest -s shows it).
+    print(f"predictive model: held-out AUC {auc:.3f} on {len(rows)} seeded leads")  # noqa: T201
     assert auc is not None
     assert auc > 0.6
 
@@ -482,3 +551,57 @@ def test_a_qualification_rule_can_require_a_win_probability(cast):
     unlikely = LeadFactory(stage=Stage.MQL, win_probability=0.2)
     assert qualification.rule_for_lead(lead_id=likely.pk) == picky
     assert qualification.rule_for_lead(lead_id=unlikely.pk) == anyone
+
+
+# --- A real worker ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_rescores_after_a_save_and_hands_off_the_new_mqls(cast, celery_worker):
+    import time
+
+    from tests.factories import QualificationRuleFactory
+
+    only_rules(
+        {
+            "name": "Size",
+            "axis": "fit",
+            "field": "company_size",
+            "operator": "gte",
+            "value": "100",
+            "points": 25,
+        },
+        {
+            "name": "Webinar",
+            "axis": "engagement",
+            "operator": "kind",
+            "value": "webinar",
+            "points": 20,
+        },
+    )
+    QualificationRuleFactory(name="Standard", position=0, max_grade="B", team=cast.team)
+    leads = [LeadFactory(company_size=500) for _ in range(6)]
+    for n, lead in enumerate(leads):
+        for _ in range(n % 3 + 1):  # 20, 40 or 60 points
+            # Written directly: activity_record would enqueue scoring tasks that the worker
+            # could run after the rule change, making these MQLs before the job does.
+            Touchpoint.objects.create(lead=lead, kind="webinar")
+        scoring.lead_score(lead_id=lead.pk)
+    assert Lead.objects.filter(stage=Stage.MQL).count() + Handoff.objects.count() == 2
+    webinar = ScoringRule.objects.get(name="Webinar")
+    change = {"name": "Webinar", "value": "webinar", "points": 25}
+    preview = scoring.whatif_rule(rule_id=webinar.pk, data=change)
+    assert (preview.new_mqls, preview.new_sqls) == (2, 2)  # 40 → 50 reaches the threshold
+
+    job = scoring.rule_save(actor=cast.marketer, rule_id=webinar.pk, data=change)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status == RescoreJob.Status.DONE and Handoff.objects.count() == 4:
+            break
+        time.sleep(0.2)
+    assert job.status == RescoreJob.Status.DONE
+    assert job.new_mqls == preview.new_mqls
+    assert Handoff.objects.count() == 2 + preview.new_sqls
+    assert Lead.objects.filter(stage=Stage.SQL).count() == 4

@@ -46,7 +46,12 @@ def test_a_marketer_creates_an_engagement_rule_and_every_lead_is_rescored(cast):
     )
     assert response.status_code == 302
     rule = ScoringRule.objects.get(name="Pricing page")
-    assert (rule.value, rule.pattern, rule.points, rule.period_cap) == ("page_view", "/pricing", 12, 24)
+    assert (rule.value, rule.pattern, rule.points, rule.period_cap) == (
+        "page_view",
+        "/pricing",
+        12,
+        24,
+    )
     change = ScoringChange.objects.get(rule=rule)
     assert (change.actor, change.action) == (cast.marketer, "created")
     job = RescoreJob.objects.get(change=change)
@@ -59,8 +64,15 @@ def test_a_marketer_creates_an_engagement_rule_and_every_lead_is_rescored(cast):
 def test_an_invalid_rule_shows_the_reason_and_saves_nothing(cast):
     response = login(cast.marketer).post(
         "/scoring/rules/new/?axis=fit",
-        {"name": "Title", "axis": "fit", "field": "job_title", "operator": "matches",
-         "value": "(VP", "points": "10", "action": "save"},  # fmt: skip
+        {
+            "name": "Title",
+            "axis": "fit",
+            "field": "job_title",
+            "operator": "matches",
+            "value": "(VP",
+            "points": "10",
+            "action": "save",
+        },
     )
     assert response.status_code == 400
     assert "is not a valid pattern" in response.content.decode()
@@ -73,8 +85,16 @@ def test_the_preview_counts_on_real_data_and_changes_nothing(cast):
     rule = ScoringRule.objects.get(name="Company size 200+")
     response = login(cast.marketer).post(
         f"/scoring/rules/{rule.pk}/",
-        {"name": rule.name, "axis": "fit", "field": "company_size", "operator": "gte",
-         "value": "200", "points": "40", "is_active": "on", "action": "preview"},  # fmt: skip
+        {
+            "name": rule.name,
+            "axis": "fit",
+            "field": "company_size",
+            "operator": "gte",
+            "value": "200",
+            "points": "40",
+            "is_active": "on",
+            "action": "preview",
+        },
         headers={"HX-Request": "true"},
     )
     body = response.content.decode()
@@ -88,8 +108,15 @@ def test_the_preview_counts_on_real_data_and_changes_nothing(cast):
 
 def test_settings_are_saved_with_a_version_and_bad_bands_are_refused(cast):
     client = login(cast.manager)
-    data = {"grade_a": "40", "grade_b": "20", "grade_c": "5", "half_life_days": "14",
-            "mql_min_grade": "B", "mql_min_engagement": "50", "action": "save"}  # fmt: skip
+    data = {
+        "grade_a": "40",
+        "grade_b": "20",
+        "grade_c": "5",
+        "half_life_days": "14",
+        "mql_min_grade": "B",
+        "mql_min_engagement": "50",
+        "action": "save",
+    }
     assert client.post("/scoring/", data).status_code == 302
     assert ScoringConfig.objects.get(pk=1).half_life_days == 14
     assert ScoringChange.objects.get(action="settings").after["grade_a"] == 40
