@@ -422,6 +422,66 @@ class CampaignInput(serializers.Serializer[Any]):
     ends_on = serializers.DateField(required=False, allow_null=True)
 
 
+CAMPAIGN_OUT = {
+    "id": 3,
+    "name": "Spring webinar",
+    "channel": "webinar",
+    "utm_source": "newsletter",
+    "utm_medium": "email",
+    "utm_campaign": "spring-webinar",
+    "budget": "5000.00",
+    "cost": "3200.00",
+    "starts_on": "2026-03-01",
+    "ends_on": "2026-04-30",
+    "owner": 2,
+    "created_at": "2026-02-20T10:00:00Z",
+}
+FORM_OUT = {
+    "id": 5,
+    "name": "Demo request",
+    "key": "Xk3v9QpL2wZa",
+    "campaign": 3,
+    "title": "Book a demo",
+    "fields": [{"name": "email", "required": True}, {"name": "company", "required": False}],
+    "fast_track": True,
+    "is_active": True,
+    "hosted_url": "/f/Xk3v9QpL2wZa/",
+    "created_at": "2026-02-21T09:00:00Z",
+}
+IMPORT_OUT = {
+    "id": 17,
+    "original_name": "hubspot-export.csv",
+    "status": "running",
+    "mode": "update",
+    "campaign": None,
+    "mapping": {"Email": "email", "First Name": "first_name", "Company Name": "company"},
+    "total_rows": 120000,
+    "processed_rows": 50000,
+    "percent": 41,
+    "created_count": 41000,
+    "updated_count": 8500,
+    "skipped_count": 0,
+    "error_count": 500,
+    "error_message": "",
+    "errors_url": None,
+    "created_at": "2026-11-27T09:00:00Z",
+    "started_at": "2026-11-27T09:00:02Z",
+    "finished_at": None,
+}
+
+
+def _page_example(name: str, row: dict[str, Any]) -> OpenApiExample:
+    return OpenApiExample(
+        name,
+        value={
+            "next": "https://crm.example.com/api/v1/…?cursor=cD0yMDI2",
+            "previous": None,
+            "results": [row],
+        },
+        response_only=True,
+    )
+
+
 _CAMPAIGN_FIELDS = (
     "name",
     "channel",
@@ -433,6 +493,7 @@ _CAMPAIGN_FIELDS = (
     "starts_on",
     "ends_on",
 )
+CAMPAIGN_OUT_EXAMPLE = OpenApiExample("a campaign", value=CAMPAIGN_OUT, response_only=True)
 CAMPAIGN_EXAMPLE = OpenApiExample(
     "a campaign",
     value={"name": "Spring webinar", "channel": "webinar", "utm_source": "newsletter"},
@@ -452,6 +513,7 @@ class CampaignsApi(Api):
             OpenApiParameter("limit", int, required=False),
         ],
         responses={200: page_serializer("CampaignPage", CampaignOutput), **errors(400)},
+        examples=[_page_example("campaigns", CAMPAIGN_OUT)],
     )
     def get(self, request: Request) -> Response:
         paginator = self.pagination()
@@ -463,7 +525,7 @@ class CampaignsApi(Api):
         summary="Create a campaign",
         request=CampaignInput,
         responses={201: CampaignOutput, **errors(400)},
-        examples=[CAMPAIGN_EXAMPLE],
+        examples=[CAMPAIGN_EXAMPLE, CAMPAIGN_OUT_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         data = CampaignInput(data=request.data)
@@ -485,6 +547,7 @@ class CampaignApi(Api):
         operation_id="campaigns_get",
         summary="Get a campaign",
         responses={200: CampaignOutput, **errors(404)},
+        examples=[CAMPAIGN_OUT_EXAMPLE],
     )
     def get(self, request: Request, campaign_id: int) -> Response:
         return Response(CampaignOutput(self._get(campaign_id)).data)
@@ -495,7 +558,7 @@ class CampaignApi(Api):
         description="Fields left out keep their value.",
         request=CampaignInput(partial=True),
         responses={200: CampaignOutput, **errors(400, 404)},
-        examples=[CAMPAIGN_EXAMPLE],
+        examples=[CAMPAIGN_EXAMPLE, CAMPAIGN_OUT_EXAMPLE],
     )
     def patch(self, request: Request, campaign_id: int) -> Response:
         campaign = self._get(campaign_id)
@@ -543,6 +606,7 @@ class FormsApi(Api):
             OpenApiParameter("limit", int, required=False),
         ],
         responses={200: page_serializer("FormPage", FormOutput), **errors(400)},
+        examples=[_page_example("forms", FORM_OUT)],
     )
     def get(self, request: Request) -> Response:
         paginator = self.pagination()
@@ -557,6 +621,7 @@ class FormApi(Api):
         operation_id="forms_get",
         summary="Get a capture form",
         responses={200: FormOutput, **errors(404)},
+        examples=[OpenApiExample("a form", value=FORM_OUT, response_only=True)],
     )
     def get(self, request: Request, form_id: int) -> Response:
         form = Form.objects.filter(pk=form_id).first()
@@ -627,6 +692,23 @@ class ImportsApi(Api):
         ),
         request={"multipart/form-data": ImportInput},
         responses={202: ImportOutput, **errors(400)},
+        examples=[
+            OpenApiExample(
+                "queued",
+                value={
+                    **IMPORT_OUT,
+                    "status": "queued",
+                    "processed_rows": 0,
+                    "percent": 0,
+                    "created_count": 0,
+                    "updated_count": 0,
+                    "error_count": 0,
+                    "started_at": None,
+                },
+                response_only=True,
+                status_codes=["202"],
+            )
+        ],
     )
     def post(self, request: Request) -> Response:
         data = ImportInput(data=request.data)
@@ -654,6 +736,7 @@ class ImportApi(Api):
         operation_id="imports_get",
         summary="An import job's progress and result",
         responses={200: ImportOutput, **errors(404)},
+        examples=[OpenApiExample("running", value=IMPORT_OUT, response_only=True)],
     )
     def get(self, request: Request, job_id: int) -> Response:
         return Response(ImportOutput(_job_for(job_id)).data)

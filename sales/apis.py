@@ -332,6 +332,39 @@ class ContactOutput(serializers.ModelSerializer[Contact]):
         read_only_fields = fields
 
 
+ACCOUNT_OUT = {
+    "id": 5,
+    "name": "Example GmbH",
+    "domain": "example.com",
+    "owner": 7,
+    "team": 2,
+    "created_at": "2026-11-02T10:00:00Z",
+}
+CONTACT_OUT = {
+    "id": 9,
+    "account": 5,
+    "first_name": "Ana",
+    "last_name": "Silva",
+    "email": "ana.silva@example.com",
+    "phone": "+49301234567",
+    "job_title": "Head of Marketing",
+    "lead": 42,
+    "created_at": "2026-11-02T10:00:00Z",
+}
+
+
+def _page_example(name: str, row: dict[str, Any]) -> OpenApiExample:
+    return OpenApiExample(
+        name,
+        value={
+            "next": "https://crm.example.com/api/v1/…?cursor=cD0yMDI2",
+            "previous": None,
+            "results": [row],
+        },
+        response_only=True,
+    )
+
+
 class AccountsApi(Api):
     scopes = {"GET": scopes.DEALS_READ}
     pagination = IdCursorPagination
@@ -341,6 +374,7 @@ class AccountsApi(Api):
         summary="List the accounts you may see",
         parameters=PAGE_PARAMETERS,
         responses={200: page_serializer("AccountPage", AccountOutput), **errors(400)},
+        examples=[_page_example("accounts", ACCOUNT_OUT)],
     )
     def get(self, request: Request) -> Response:
         paginator = self.pagination()
@@ -357,6 +391,7 @@ class AccountApi(Api):
         operation_id="accounts_get",
         summary="Get an account",
         responses={200: AccountOutput, **errors(404)},
+        examples=[OpenApiExample("an account", value=ACCOUNT_OUT, response_only=True)],
     )
     def get(self, request: Request, account_id: int) -> Response:
         account = selectors.account_get_for(user=self.user(), account_id=account_id)
@@ -372,6 +407,7 @@ class ContactsApi(Api):
         summary="List the contacts you may see",
         parameters=PAGE_PARAMETERS,
         responses={200: page_serializer("ContactPage", ContactOutput), **errors(400)},
+        examples=[_page_example("contacts", CONTACT_OUT)],
     )
     def get(self, request: Request) -> Response:
         paginator = self.pagination()
@@ -388,6 +424,7 @@ class ContactApi(Api):
         operation_id="contacts_get",
         summary="Get a contact",
         responses={200: ContactOutput, **errors(404)},
+        examples=[OpenApiExample("a contact", value=CONTACT_OUT, response_only=True)],
     )
     def get(self, request: Request, contact_id: int) -> Response:
         contact = selectors.contact_get_for(user=self.user(), contact_id=contact_id)

@@ -3,6 +3,8 @@ sends generated requests to a live server; no 5xx, no response outside the schem
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import schemathesis
 from django.core.management import call_command
@@ -64,3 +66,20 @@ def test_the_api_honours_its_schema(live_server, cast):
             case.call_and_validate(base_url=live_server.url, headers=headers, checks=CHECKS)
 
         check()
+
+
+def test_every_operation_has_a_success_example(tmp_path):
+    call_command("spectacular", "--format", "openapi-json", "--file", str(tmp_path / "s.json"))
+    document = json.loads((tmp_path / "s.json").read_text())
+    missing = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            examples = [
+                media.get("examples")
+                for code, response in operation["responses"].items()
+                if code.startswith("2")
+                for media in response.get("content", {}).values()
+            ]
+            if not any(examples) and "text/csv" not in str(operation["responses"]):
+                missing.append(f"{method.upper()} {path}")
+    assert missing == []
