@@ -605,3 +605,29 @@ def test_a_real_worker_rescores_after_a_save_and_hands_off_the_new_mqls(cast, ce
     assert job.new_mqls == preview.new_mqls
     assert Handoff.objects.count() == 2 + preview.new_sqls
     assert Lead.objects.filter(stage=Stage.SQL).count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_capture_goes_on_while_a_rescore_batch_holds_the_scoring_lock():
+    import psycopg
+    from django.db import connection
+
+    from tests.conftest import database_url
+    from tests.factories import FormFactory
+
+    form = FormFactory()
+    with psycopg.connect(database_url(), autocommit=True) as batch:
+        # What a re-score batch holds while it corrects the ledger.
+        batch.execute("SELECT pg_advisory_lock(%s)", [scoring.SCORING_LOCK])
+        captured = services.lead_capture(
+            form=form, data=services.CaptureInput(email="during@rescore.com")
+        )
+        assert captured.lead_id is not None
+        # Scoring that lead waits for the batch instead of correcting the ledger with it.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+            with pytest.raises(Exception, match="lock timeout"):
+                scoring.lead_score(lead_id=captured.lead_id)
+        batch.execute("SELECT pg_advisory_unlock(%s)", [scoring.SCORING_LOCK])
+    scoring.lead_score(lead_id=captured.lead_id)
+    assert Lead.objects.get(pk=captured.lead_id).scored_at is not None
