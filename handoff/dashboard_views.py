@@ -8,7 +8,6 @@ says. Charts are drawn by static/js/dashboard.js from JSON blocks built from the
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +28,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from handoff import kpis, review, rollups, targets
 from handoff.dashboard_forms import DEFAULT_DAYS, KpiFilterForm, TargetForm
 from handoff.models import KpiTarget, RejectReason
+from leadflow import csv_export
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import Role, Team, User
@@ -580,7 +580,7 @@ def dashboard_export(request: HtmxHttpRequest, table: str) -> HttpResponse:
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{data.key}-{f.kpi.start.isoformat()}-{f.kpi.end.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
-    writer = csv.writer(response)
+    writer = csv_export.writer(response)
     writer.writerow(data.headers)
     for row in data.rows:
         writer.writerow([cell.text for cell in row])

@@ -318,6 +318,13 @@ MEDIA_URL = "/media/"
 # Uploads above this size are refused; the CSV import streams from disk, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 LEADFLOW_MAX_IMPORT_BYTES = env_int("LEADFLOW_MAX_IMPORT_BYTES", 200 * 1024 * 1024)
+# The first handler stops reading a file past LEADFLOW_MAX_IMPORT_BYTES: a huge upload never
+# reaches the disk. Django's two handlers follow (memory for small files, else temporary).
+FILE_UPLOAD_HANDLERS = [
+    "leadflow.uploads.SizeLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Email ------------------------------------------------------------------------------
 # Django 6.1 mailers. SMTP in production; the console in development.

@@ -6,16 +6,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from leadflow import uploads
 from leadflow.api import scopes
 from leadflow.api.errors import error_body
 from leadflow.api.pagination import IdCursorPagination, page_serializer
@@ -683,6 +685,15 @@ def _job_for(job_id: int) -> ImportJob:
 class ImportsApi(Api):
     scopes = {"POST": scopes.LEADS_WRITE}
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Refuse a file too large before its body is read (after auth and rate limit)."""
+        super().initial(request, *args, **kwargs)
+        max_bytes = settings.LEADFLOW_MAX_IMPORT_BYTES
+        if uploads.upload_too_large(request, max_bytes=max_bytes):
+            error = exceptions.APIException(imports.import_too_large_message(), code="too_large")
+            error.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            raise error
+
     @extend_schema(
         operation_id="imports_create",
         summary="Import a CSV file",
@@ -691,7 +702,7 @@ class ImportsApi(Api):
             "the job for progress."
         ),
         request={"multipart/form-data": ImportInput},
-        responses={202: ImportOutput, **errors(400)},
+        responses={202: ImportOutput, **errors(400, 413)},
         examples=[
             OpenApiExample(
                 "queued",

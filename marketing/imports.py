@@ -73,6 +73,7 @@ from phonenumbers.phonenumberutil import (
     region_code_for_country_code,
 )
 
+from leadflow import csv_export
 from leadflow.errors import ApplicationError, ConflictError
 from leadflow.models import User
 from leadflow.services import enqueue_on_commit
@@ -862,13 +863,6 @@ def _short(value: str, limit: int = 60) -> str:
 
 # --- The error report ------------------------------------------------------------------------
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell_safe(value: str) -> str:
-    """A cell a spreadsheet shows as text: formulas in a CSV run when it is opened."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
 
 class _Rejects:
     """The rows that were not imported, collected while the job finds them.
@@ -903,10 +897,10 @@ class _Rejects:
         ]
         if self.later:
             streams.append(self._later_rows(job, layout))
-        writer = csv.writer(target, delimiter=layout.delimiter)
+        writer = csv_export.writer(target, delimiter=layout.delimiter)
         writer.writerow([_("Row"), _("Reason"), *layout.headers])
         for row_no, reason, cells in heapq.merge(*streams, key=lambda item: item[0]):
-            writer.writerow([row_no, _cell_safe(reason), *(_cell_safe(cell) for cell in cells)])
+            writer.writerow([row_no, reason, *cells])
 
     def _later_rows(
         self, job: ImportJob, layout: CsvLayout
@@ -1120,6 +1114,12 @@ def import_is_stalled(*, job: ImportJob) -> bool:
 _WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".numbers")
 
 
+def import_too_large_message() -> str:
+    return _("The file is larger than %(max)s MB. Split it into smaller files.") % {
+        "max": settings.LEADFLOW_MAX_IMPORT_BYTES // (1024 * 1024)
+    }
+
+
 def import_create(
     *,
     created_by: User,
@@ -1130,11 +1130,7 @@ def import_create(
     """Keep an uploaded CSV file and guess its column mapping; nothing is imported yet."""
     name = Path(upload.name or "import.csv").name
     if upload.size is not None and upload.size > settings.LEADFLOW_MAX_IMPORT_BYTES:
-        raise ApplicationError(
-            _("The file is larger than %(max)s MB. Split it into smaller files.")
-            % {"max": settings.LEADFLOW_MAX_IMPORT_BYTES // (1024 * 1024)},
-            field="file",
-        )
+        raise ApplicationError(import_too_large_message(), field="file")
     if name.lower().endswith(_WORKBOOK_SUFFIXES):
         raise ApplicationError(
             _("This is a spreadsheet workbook. Save it as “CSV UTF-8” and upload that."),

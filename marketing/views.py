@@ -20,7 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from leadflow import ratelimit
+from leadflow import ratelimit, uploads
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import User
@@ -547,7 +547,10 @@ def campaign_edit(request: HtmxHttpRequest, campaign_id: int) -> HttpResponse:
 def imports_page(request: HtmxHttpRequest) -> HttpResponse:
     """Upload a file, and the list of recent imports."""
     form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if uploads.upload_refused(request):
+        # The upload handler stopped reading the file; say why it is missing.
+        form.errors["file"] = form.error_class([imports.import_too_large_message()])
+    elif request.method == "POST" and form.is_valid():
         try:
             job = imports.import_create(
                 created_by=_user(request),

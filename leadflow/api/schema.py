@@ -15,6 +15,7 @@ _ERROR_TEXT = {
     403: "The token lacks the scope, or the role does not allow it.",
     404: "No such record, or not one you may see.",
     409: "The record moved on (claimed by someone else, already exists...).",
+    413: "The file is larger than the server takes (LEADFLOW_MAX_IMPORT_BYTES).",
     422: "The Idempotency-Key was used with another request, or the address is suppressed.",
     429: "Over the rate limit; wait `Retry-After` seconds.",
 }
@@ -52,6 +53,7 @@ def _example(code: int) -> dict[str, Any]:
         403: "permission_denied",
         404: "not_found",
         409: "conflict",
+        413: "too_large",
         422: "idempotency_key_reused",
         429: "rate_limited",
     }
