@@ -379,7 +379,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"RejectReasonEnum": "handoff.models.RejectReason"},
 }
 
 # --- API limits and webhooks ---------------------------------------------------------------
