@@ -81,9 +81,9 @@ def board(request: HtmxHttpRequest) -> HttpResponse:
         "reasons": selectors.close_reasons(),
     }
     if pipeline is not None:
-        context["columns"] = selectors.pipeline_board(user=user, pipeline=pipeline, filters=filters)
-        deals = filters.apply(selectors.deals_visible_to(user).filter(pipeline=pipeline))
-        context["value"], context["weighted"] = selectors.pipeline_value(deals)
+        columns = selectors.pipeline_board(user=user, pipeline=pipeline, filters=filters)
+        context["columns"] = columns
+        context["value"], context["weighted"] = selectors.board_value(columns)
     if request.htmx and request.htmx.target == "board":
         return render(request, "sales/board.html#board", context)
     return render(request, "sales/board.html", context)

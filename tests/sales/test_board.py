@@ -185,3 +185,21 @@ def test_the_board_and_the_list_use_a_fixed_number_of_queries(cast, make_deal):
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("sales:deals"))
     assert len(many) == len(few)
+
+
+def test_a_full_column_shows_its_newest_cards_and_links_to_all_in_the_list(
+    cast, make_deal, monkeypatch
+):
+    monkeypatch.setattr(selectors, "BOARD_CARDS_PER_COLUMN", 2)
+    deals = [make_deal(cast.rep) for _ in range(3)]
+    client = login(cast.rep)
+    response = client.get(reverse("sales:board"))
+    column = next(c for c in response.context["columns"] if c.stage.name == "Discovery")
+    assert [d.pk for d in column.deals] == [deals[2].pk, deals[1].pk]
+    assert column.count == 3
+    link = f"stage={column.stage.pk}"
+    assert link in response.content.decode()
+    listed = client.get(reverse("sales:deals"), {"stage": column.stage.pk})
+    assert {d.pk for d in listed.context["page"].object_list} == {d.pk for d in deals}
+    other = client.get(reverse("sales:deals"), {"stage": stage("Won").pk})
+    assert list(other.context["page"].object_list) == []
