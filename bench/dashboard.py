@@ -90,7 +90,7 @@ FROM (
            CASE WHEN id %% 3 = 0 THEN 'hot' ELSE 'standard' END AS tier,
            CASE WHEN id %% 3 = 0 THEN interval '15 minutes' ELSE interval '4 hours' END AS due,
            CASE WHEN mql_at > now() - interval '2 days' THEN 'pending'
-                WHEN r < 0.25 THEN 'converted'
+                WHEN r < 0.27 THEN 'converted'
                 WHEN r < 0.60 THEN 'accepted'
                 WHEN r < 0.90 THEN 'rejected'
                 ELSE 'expired' END AS status

@@ -9,12 +9,15 @@ says. Charts are drawn by static/js/dashboard.js from JSON blocks built from the
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -22,20 +25,26 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from handoff import kpis, review, rollups, targets
 from handoff.dashboard_forms import DEFAULT_DAYS, KpiFilterForm, TargetForm
 from handoff.models import KpiTarget, RejectReason
-from leadflow import csv_export
+from leadflow import csv_export, ratelimit
 from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import Role, Team, User
 from leadflow.permissions import MANAGERS, role_required
+from leadflow.services import audit_record
 from marketing.models import Campaign, Lead
 
+logger = logging.getLogger(__name__)
+
 VIEWERS = (Role.MANAGER, Role.MARKETER, Role.REP)
+# A computed page lives this long in the cache (beat refreshes the rollups every 2 min).
+CACHE_SECONDS = 600
 # Older numbers than this are shown as stale (beat refreshes every two minutes).
 STALE_AFTER = dt.timedelta(minutes=5)
 
@@ -402,10 +411,40 @@ def _targets_table(progress: list[kpis.TargetProgress]) -> Table:
 # --- The page --------------------------------------------------------------------------
 
 
-def _panels(f: Filters) -> dict[str, Any]:
-    """Every panel's KPIs, tables and chart data for the filters."""
+def _panels(f: Filters, refreshed_at: dt.datetime | None) -> dict[str, Any]:
+    """Every panel's KPIs, tables and chart data for the filters, from the cache when
+    this filter was already computed since the last refresh of the rollups.
+
+    The numbers change only when the rollups do, so the key holds the refresh time: the
+    next refresh makes every entry unreachable (they expire soon after). Ages (the
+    backlog's) are as of the refresh, like everything else on the page. Without Redis the
+    panels are computed every time.
+    """
+    key = (
+        "kpi-panels:"
+        + hashlib.sha256(
+            repr((f.kpi, f.query, refreshed_at, _today(), get_language())).encode()
+        ).hexdigest()
+    )
+    if refreshed_at is None:  # nothing built yet: nothing worth keeping
+        return _compute_panels(f, now=timezone.now())
+    try:
+        cached = cache.get(key)
+    except Exception:  # Redis is down: compute
+        logger.warning("the dashboard cache is unavailable", exc_info=True)
+        cached = None
+    if cached is not None:
+        return cast(dict[str, Any], cached)
+    panels = _compute_panels(f, now=refreshed_at)
+    try:
+        cache.set(key, panels, timeout=CACHE_SECONDS)
+    except Exception:
+        logger.warning("the dashboard cache is unavailable", exc_info=True)
+    return panels
+
+
+def _compute_panels(f: Filters, *, now: dt.datetime) -> dict[str, Any]:
     k, link = f.kpi, Links(f.query)
-    now = timezone.now()
     waterfall = kpis.kpi_waterfall(k)
     speed = kpis.kpi_speed_to_lead(k)
     breach_count, breaches = kpis.kpi_open_breaches(k, limit=20)
@@ -562,7 +601,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "is_manager": user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser,
         "own_view": f.kpi.rep_id is not None or f.kpi.campaign_ids is not None,
         **_freshness(refreshed_at),
-        **_panels(f),
+        **_panels(f, refreshed_at),
     }
     if request.htmx and request.htmx.target == "panels":
         return render(request, "dashboard/dashboard.html#panels", context)
@@ -573,13 +612,20 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 def dashboard_export(request: HtmxHttpRequest, table: str) -> HttpResponse:
     """One table of the page as CSV, with the page's filters: the same cells."""
     f = _filters(request)
-    tables = _panels(f)["tables"]
+    tables = _panels(f, rollups.rollups_refreshed_at())["tables"]
     if table not in tables:
         raise Http404
     data = tables[table]
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     name = f"{data.key}-{f.kpi.start.isoformat()}-{f.kpi.end.isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    audit_record(
+        actor=_user(request),
+        action="kpi.export",
+        subject_type="handoff.dashboard",
+        detail={"table": table, "query": request.GET.urlencode()[:500]},
+        ip=ratelimit.client_ip(request),
+    )
     writer = csv_export.writer(response)
     writer.writerow(data.headers)
     for row in data.rows:

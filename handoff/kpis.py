@@ -361,10 +361,7 @@ def kpi_open_breaches(f: KpiFilter, *, limit: int = 50) -> tuple[int, list[Breac
     """Open handoffs past a deadline now (the period does not apply): how many, and the
     oldest ``limit``."""
     where, params = _where(f, period=None)
-    open_missed = (
-        f"{where} AND status IN ('pending', 'accepted') "
-        "AND (accept_sla = 'missed' OR touch_sla = 'missed')"
-    )
+    open_missed = f"{where} AND open_breach"
     (total,) = _one(
         f"SELECT count(*) FROM handoff_kpihandofffact WHERE {open_missed}",  # noqa: S608
         params,
@@ -592,21 +589,21 @@ def kpi_team_balance(f: KpiFilter, *, now: dt.datetime) -> list[Balance]:
     """Per team: SQLs handed off per day in the period against handoffs answered per day
     (accepted or rejected) in it, the backlog waiting now and its age, and a verdict."""
     where, params = _where(f, period=None)
-    params |= {"since": f.since, "until": f.until, "lookback": f.since - dt.timedelta(days=30)}
-    flows = {
-        team: (inflow, handled)
-        for team, inflow, handled in _rows(
-            f"""
-            SELECT team_id,
-                   count(*) FILTER (WHERE handed_off_at >= %(since)s),
-                   count(*) FILTER (WHERE answered_at >= %(since)s AND answered_at < %(until)s)
-            FROM handoff_kpihandofffact
-            WHERE {where} AND handed_off_at >= %(lookback)s AND handed_off_at < %(until)s
-            GROUP BY team_id
-            """,  # noqa: S608 -- answered handoffs came in up to 30 days before the period
-            params,
+    if f.rep_id is None:  # the daily rollup; a rep's own handoffs are few: the facts
+        day_where, day_params = _where(f, period="day", rep=None)
+        sql = (
+            "SELECT team_id, coalesce(sum(handed), 0), coalesce(sum(answered), 0) "  # noqa: S608
+            f"FROM handoff_kpihandoffday WHERE {day_where} GROUP BY team_id"
         )
-    }
+    else:
+        day_params = params | {"since": f.since, "until": f.until}
+        sql = f"""
+            SELECT team_id,
+                   count(*) FILTER (WHERE handed_off_at >= %(since)s AND handed_off_at < %(until)s),
+                   count(*) FILTER (WHERE answered_at >= %(since)s AND answered_at < %(until)s)
+            FROM handoff_kpihandofffact WHERE {where} GROUP BY team_id
+            """  # noqa: S608
+    flows = {team: (inflow, handled) for team, inflow, handled in _rows(sql, day_params)}
     params["now"] = now
     backlog = {
         team: (count, median, oldest)
@@ -707,14 +704,19 @@ def kpi_lead_velocity(f: KpiFilter, *, today: dt.date) -> list[Month]:
                 params,
             )
         )
-    where, params = _where(window, period="handed_off_at")
-    sqls = dict(
-        _rows(
-            "SELECT (date_trunc('month', handed_off_at AT TIME ZONE 'UTC'))::date, "  # noqa: S608
-            f"count(*) FROM handoff_kpihandofffact WHERE {where} GROUP BY 1",
-            params,
+    if f.rep_id is None:
+        where, params = _where(window, period="day", rep=None)
+        sql = (
+            "SELECT date_trunc('month', day)::date, sum(handed) "  # noqa: S608
+            f"FROM handoff_kpihandoffday WHERE {where} GROUP BY 1"
         )
-    )
+    else:
+        where, params = _where(window, period="handed_off_at")
+        sql = (
+            "SELECT (date_trunc('month', handed_off_at AT TIME ZONE 'UTC'))::date, "  # noqa: S608
+            f"count(*) FROM handoff_kpihandofffact WHERE {where} GROUP BY 1"
+        )
+    sqls = dict(_rows(sql, params))
     months: list[Month] = []
     for back in range(VELOCITY_MONTHS, -1, -1):
         month = _month_start(f.end, back)
@@ -827,9 +829,7 @@ HANDOFF_FIGURES = {
     "rejected": "status = 'rejected'",
     "accept_missed": "accept_sla = 'missed'",
     "touch_missed": "touch_sla = 'missed'",
-    "breaches": (
-        "status IN ('pending', 'accepted') AND (accept_sla = 'missed' OR touch_sla = 'missed')"
-    ),
+    "breaches": "open_breach",
     "backlog": "status = 'pending'",
     "speed_accepted": "minutes_to_accept IS NOT NULL",
     "speed_touched": "minutes_to_touch IS NOT NULL",

@@ -451,6 +451,27 @@ class KpiLeadDay(models.Model):
         return f"{self.day} {self.campaign_id} {self.source}: {self.leads}"
 
 
+class KpiHandoffDay(models.Model):
+    """Handoffs per UTC day, team, first campaign and source: handed off that day, and
+    answered (accepted or rejected) that day. Lead velocity and team balance sum these."""
+
+    day = models.DateField()
+    team_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField(null=True)
+    source = models.CharField(max_length=100)
+    handed = models.IntegerField()
+    answered = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # A period of days, then team, campaign and source.
+            models.Index(fields=["day"], name="kpi_handoff_day_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id}: {self.handed}"
+
+
 class KpiMqlFact(models.Model):
     """One MQL: when it was created and how long it took to qualify (the waterfall's
     median lead-to-MQL time needs the single values, not sums)."""
@@ -505,6 +526,8 @@ class KpiHandoffFact(models.Model):
     # SLA outcome per clock: "met", "missed", or "" (still running, or no clock).
     accept_sla = models.CharField(max_length=6)
     touch_sla = models.CharField(max_length=6)
+    # Still open and past a deadline: the "open breaches" of the dashboard.
+    open_breach = models.BooleanField(default=False)
     deal_id = models.BigIntegerField(null=True)
     deal_created_at = models.DateTimeField(null=True)
     deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True)
@@ -517,11 +540,19 @@ class KpiHandoffFact(models.Model):
             models.Index(fields=["lead_created_at"], name="kpi_handoff_cohort_idx"),
             # Speed to lead, rejections, balance and velocity: handoffs of a period.
             models.Index(fields=["handed_off_at"], name="kpi_handoff_period_idx"),
-            # The backlog and the open breaches: the few handoffs still open.
+            # The backlog: the few handoffs waiting for an answer.
             models.Index(
                 fields=["team_id"],
-                name="kpi_handoff_open_idx",
-                condition=Q(status__in=["pending", "accepted"]),
+                name="kpi_handoff_backlog_idx",
+                condition=Q(status="pending"),
+            ),
+            # A rep's own numbers.
+            models.Index(fields=["rep_id"], name="kpi_handoff_rep_idx"),
+            # The open breaches.
+            models.Index(
+                fields=["handed_off_at"],
+                name="kpi_handoff_breach_idx",
+                condition=Q(open_breach=True),
             ),
         ]
 

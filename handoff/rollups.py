@@ -42,6 +42,25 @@ FROM (
 GROUP BY 1, 2, 3
 """
 
+# Handoffs per UTC day they were handed off, and per day they were answered; from the
+# handoff facts (built first), with the lead's campaign and source.
+_HANDOFF_DAYS = """
+INSERT INTO handoff_kpihandoffday (day, team_id, campaign_id, source, handed, answered)
+SELECT day, team_id, campaign_id, source, sum(handed), sum(answered)
+FROM (
+    SELECT (handed_off_at AT TIME ZONE 'UTC')::date AS day, team_id, campaign_id, source,
+           count(*) AS handed, 0 AS answered
+    FROM handoff_kpihandofffact
+    GROUP BY 1, 2, 3, 4
+    UNION ALL
+    SELECT (answered_at AT TIME ZONE 'UTC')::date, team_id, campaign_id, source, 0, count(*)
+    FROM handoff_kpihandofffact
+    WHERE answered_at IS NOT NULL
+    GROUP BY 1, 2, 3, 4
+) AS counted
+GROUP BY 1, 2, 3, 4
+"""
+
 _MQL_FACTS = """
 INSERT INTO handoff_kpimqlfact (lead_id, created_at, campaign_id, source, days_to_mql)
 SELECT id, created_at, campaign_id, source,
@@ -61,7 +80,7 @@ INSERT INTO handoff_kpihandofffact (
     days_mql_to_sql, days_sql_to_accept, days_accept_to_deal, days_deal_to_won,
     minutes_to_accept, minutes_to_touch, accept_sla, touch_sla,
     deal_id, deal_created_at, deal_amount, deal_outcome, deal_closed_at,
-    is_latest, lead_accepted, lead_converted, lead_won
+    is_latest, lead_accepted, lead_converted, lead_won, open_breach
 )
 SELECT h.id, h.lead_id, l.created_at, h.handed_off_at, h.team_id, h.assigned_to_id,
        l.campaign_id, l.source, h.sla_tier, h.rule_name, h.status, h.reject_reason,
@@ -91,7 +110,14 @@ SELECT h.id, h.lead_id, l.created_at, h.handed_off_at, h.team_id, h.assigned_to_
        row_number() OVER (PARTITION BY h.lead_id ORDER BY h.handed_off_at DESC, h.id DESC) = 1,
        bool_or(h.accepted_at IS NOT NULL) OVER (PARTITION BY h.lead_id),
        bool_or(d.id IS NOT NULL) OVER (PARTITION BY h.lead_id),
-       coalesce(bool_or(s.outcome = 'won') OVER (PARTITION BY h.lead_id), false)
+       coalesce(bool_or(s.outcome = 'won') OVER (PARTITION BY h.lead_id), false),
+       h.status IN ('pending', 'accepted') AND coalesce(
+           (h.accept_due_at < %(now)s AND h.accepted_at IS NULL AND h.rejected_at IS NULL)
+           OR coalesce(h.accepted_at, h.rejected_at) > h.accept_due_at
+           OR (h.touch_due_at < %(now)s AND h.first_touch_at IS NULL)
+           OR h.first_touch_at > h.touch_due_at,
+           false
+       )
 FROM handoff_handoff h
 JOIN marketing_lead l ON l.id = h.lead_id
 LEFT JOIN sales_deal d ON d.id = h.deal_id
@@ -170,6 +196,7 @@ GROUP BY dl.deal_id, w.campaign_id, dl.lead_created_at, dl.team_id, dl.rep_id,
 
 _TABLES = (
     "handoff_kpileadday",
+    "handoff_kpihandoffday",
     "handoff_kpimqlfact",
     "handoff_kpihandofffact",
     "handoff_kpiattribution",
@@ -191,10 +218,19 @@ def rollups_refresh(*, now: datetime | None = None) -> bool:
         cursor.execute(_LEAD_DAYS)
         cursor.execute(_MQL_FACTS)
         cursor.execute(_HANDOFF_FACTS, {"now": now})
+        cursor.execute(_HANDOFF_DAYS)
         cursor.execute(_ATTRIBUTION)
     took = int((time.monotonic() - began) * 1000)
     KpiRefresh.objects.update_or_create(pk=1, defaults={"refreshed_at": now, "took_ms": took})
     return True
+
+
+def rollups_vacuum() -> None:
+    """After a refresh, outside its transaction: reclaim the deleted rows at once (each
+    refresh replaces every row) and refresh the planner's statistics and the visibility
+    map, so the dashboard's scans stay small and index-only where they can."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(_TABLES)}")
 
 
 def rollups_refreshed_at() -> datetime | None:

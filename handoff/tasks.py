@@ -22,9 +22,12 @@ def qualify_leads(lead_ids: list[int]) -> int:
 def kpi_rollups_refresh() -> bool:
     """Beat, every two minutes: rebuild the dashboard's rollups (a run that finds another
     one running does nothing)."""
-    from handoff.rollups import rollups_refresh
+    from handoff.rollups import rollups_refresh, rollups_vacuum
 
-    return rollups_refresh()
+    refreshed = rollups_refresh()
+    if refreshed:
+        rollups_vacuum()
+    return refreshed
 
 
 @shared_task(name="handoff.weekly_reviews_send")

@@ -273,7 +273,6 @@ def campaign_counts(f: KpiFilter) -> dict[int | None, dict[str, int]]:
 
 def balance(f: KpiFilter, now: dt.datetime) -> dict[int, dict[str, Any]]:
     result = {}
-    lookback = f.since - dt.timedelta(days=30)
     handoffs = [h for h in all_handoffs() if _handoff_matches(f, h)]
     teams = Team.objects.all() if f.team_id is None else Team.objects.filter(pk=f.team_id)
     for team in teams:
@@ -284,10 +283,7 @@ def balance(f: KpiFilter, now: dt.datetime) -> dict[int, dict[str, Any]]:
         reps = User.objects.filter(role=Role.REP, is_active=True, is_away=False, team=team).count()
         result[team.pk] = {
             "inflow": sum(_in(h.handed_off_at, f) for h in mine),
-            "handled": sum(
-                lookback <= h.handed_off_at < f.until and _in(h.accepted_at or h.rejected_at, f)
-                for h in mine
-            ),
+            "handled": sum(_in(h.accepted_at or h.rejected_at, f) for h in mine),
             "backlog": len(waiting),
             "median_hours": percentile(waiting, 0.5),
             "oldest_hours": max(waiting) if waiting else None,
