@@ -24,7 +24,7 @@ from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
 from leadflow.freemail import FREEMAIL_DOMAINS
 from leadflow.models import Event, NotificationKind, Role, User
 from leadflow.notifications import notification_send
-from leadflow.services import event_record
+from leadflow.services import audit_record, event_record
 from marketing import services as marketing
 from marketing.models import Lead
 from sales.models import Account
@@ -405,6 +405,7 @@ def reassign(*, handoff_id: int, rep_id: int | None, manager: User) -> Handoff:
             lead_id=handoff.lead_id, owner=None, actor=manager, reason="returned to the pool"
         )
         sla.sla_hand_over(handoff_id=handoff.pk, rep=None)
+        _reassign_audit(handoff=handoff, manager=manager, old=old, new="")
         return handoff
     rep = User.objects.filter(
         pk=rep_id, team_id=handoff.team_id, role=Role.REP, is_active=True
@@ -412,8 +413,21 @@ def reassign(*, handoff_id: int, rep_id: int | None, manager: User) -> Handoff:
     if rep is None:
         raise NotAllowedError(_("Choose a rep of this handoff's team."))
     if rep.pk != handoff.assigned_to_id:
+        old = handoff.assigned_to.username if handoff.assigned_to else ""
         assign(handoff=handoff, rep=rep, reason="re-assigned by a manager", actor=manager)
+        _reassign_audit(handoff=handoff, manager=manager, old=old, new=rep.username)
     return handoff
+
+
+def _reassign_audit(*, handoff: Handoff, manager: User, old: str, new: str) -> None:
+    """A person's lead (and its personal data) moved to another rep: audited."""
+    audit_record(
+        actor=manager,
+        action="handoff.reassign",
+        subject_type=HANDOFF,
+        subject_id=handoff.pk,
+        detail={"lead": handoff.lead_id, "from": old, "to": new},
+    )
 
 
 @transaction.atomic

@@ -1,7 +1,12 @@
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
+from leadflow import ratelimit
 from leadflow.models import Event, Team, User
+from leadflow.services import user_access_record, user_access_snapshot
 
 
 @admin.register(User)
@@ -12,6 +17,17 @@ class UserAdmin(BaseUserAdmin):
         *(BaseUserAdmin.fieldsets or ()),
         ("LeadFlow", {"fields": ("role", "team", "timezone", "is_away")}),
     )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Save, and audit a new account or a change of role, team or admin rights."""
+        before = None
+        if change:
+            before = user_access_snapshot(User.objects.get(pk=obj.pk))
+        super().save_model(request, obj, form, change)
+        assert isinstance(request.user, User)
+        user_access_record(
+            actor=request.user, user=obj, before=before, ip=ratelimit.client_ip(request)
+        )
 
 
 @admin.register(Team)

@@ -43,6 +43,66 @@ def event_record(
     )
 
 
+def audit_record(
+    *,
+    actor: User | None,
+    action: str,
+    subject_type: str = "",
+    subject_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+    ip: str = "",
+) -> AuditEntry:
+    """One security-relevant action, for good: the table refuses UPDATE and DELETE."""
+    return AuditEntry.objects.create(
+        actor=actor,
+        action=action[:40],
+        subject_type=subject_type[:40],
+        subject_id=subject_id,
+        detail=detail or {},
+        ip=ip or None,
+    )
+
+
+# What decides what a person may see and do.
+ACCESS_FIELDS = ("role", "team_id", "is_active", "is_staff", "is_superuser")
+
+
+def user_access_snapshot(user: User) -> dict[str, Any]:
+    return {name: getattr(user, name) for name in ACCESS_FIELDS}
+
+
+def user_access_record(
+    *, actor: User, user: User, before: dict[str, Any] | None, ip: str = ""
+) -> AuditEntry | None:
+    """Audit a new account, or a change of role, team or admin rights (``before`` is the
+    snapshot taken before the change; None for a new account). Nothing if none changed."""
+    after = user_access_snapshot(user)
+    if before is None:
+        return audit_record(
+            actor=actor,
+            action="user.create",
+            subject_type="leadflow.user",
+            subject_id=user.pk,
+            detail={"username": user.username, **after},
+            ip=ip,
+        )
+    changed = {
+        name: {"from": before[name], "to": after[name]}
+        for name in ACCESS_FIELDS
+        if before[name] != after[name]
+    }
+    if not changed:
+        return None
+    return audit_record(
+        actor=actor,
+        action="user.access_change",
+        subject_type="leadflow.user",
+        subject_id=user.pk,
+        detail={"username": user.username, **changed},
+        ip=ip,
+    )
+
+
 def enqueue_on_commit(task: Task, *args: Any) -> None:
     """Send ``task`` after the transaction commits; never fail the caller if Redis is down.
 

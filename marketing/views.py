@@ -25,6 +25,7 @@ from leadflow.errors import ApplicationError
 from leadflow.http import HtmxHttpRequest
 from leadflow.models import User
 from leadflow.permissions import MARKETING, role_required
+from leadflow.services import audit_record
 from marketing import duplicates, imports, predictive, privacy, scoring, selectors, services
 from marketing.forms import (
     CampaignForm,
@@ -692,6 +693,13 @@ def import_report(request: HtmxHttpRequest, job_id: int) -> HttpResponse:
     if not job.errors_file:
         raise Http404
     stem = job.original_name.rsplit(".", 1)[0] or "import"
+    audit_record(
+        actor=_user(request),
+        action="import.report_download",
+        subject_type="marketing.importjob",
+        subject_id=job.pk,
+        ip=ratelimit.client_ip(request),
+    )
     # Streamed from the storage; role_required's type says HttpResponse for every view.
     return FileResponse(  # type: ignore[return-value]
         job.errors_file.open("rb"),
