@@ -334,7 +334,7 @@ class LeadBatchApi(Api):
             "never fails the others. Scoring follows within a minute."
         ),
         request=BatchInput,
-        responses={200: BatchOutput, **errors(400)},
+        responses={200: BatchOutput, **errors(400, 413)},
         examples=[
             OpenApiExample(
                 "two leads",

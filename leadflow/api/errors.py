@@ -12,6 +12,7 @@ import logging
 import sys
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
@@ -59,14 +60,29 @@ def _application_error(exc: ApplicationError) -> exceptions.APIException:
         code = "permission_denied"
     error = exceptions.APIException(exc.message, code=code)
     error.status_code = exc.status_code
+    error.default_code = code
     if exc.field:
         error.detail = {exc.field: [exceptions.ErrorDetail(exc.message, code=code)]}
+    return error
+
+
+def _too_large() -> exceptions.APIException:
+    error = exceptions.APIException(
+        _("The request body is larger than the server takes; send less at once."),
+        code="too_large",
+    )
+    error.status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    error.default_code = "too_large"
     return error
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's handler, then the one shape; anything unexpected is a logged 500."""
     message = ""
+    if isinstance(exc, RequestDataTooBig):
+        exc = _too_large()
+    elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        exc = exceptions.ParseError(_("The request has too many fields or files."))
     if isinstance(exc, ApplicationError):
         message = exc.message
         exc = _application_error(exc)

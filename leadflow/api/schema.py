@@ -15,7 +15,7 @@ _ERROR_TEXT = {
     403: "The token lacks the scope, or the role does not allow it.",
     404: "No such record, or not one you may see.",
     409: "The record moved on (claimed by someone else, already exists...).",
-    413: "The file is larger than the server takes (LEADFLOW_MAX_IMPORT_BYTES).",
+    413: "The body (or the uploaded file) is larger than the server takes.",
     422: "The Idempotency-Key was used with another request, or the address is suppressed.",
     429: "Over the rate limit; wait `Retry-After` seconds.",
 }

@@ -108,8 +108,19 @@ def test_batch_over_a_thousand_is_refused(api):
     items = [{"email": f"p{n}@example.com"} for n in range(1001)]
     response = api.post("/api/v1/leads/batch/", {"items": items}, format="json")
     assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
     assert "items" in response.json()["fields"]
     assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize("key", [None, "big-1"])
+def test_a_body_over_the_size_limit_is_a_413_in_the_error_shape(api, settings, key):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    items = [{"email": f"p{n}@example.com", "company": "x" * 190} for n in range(100)]
+    extra = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    response = api.post("/api/v1/leads/batch/", {"items": items}, format="json", **extra)
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
 
 
 def test_patch_changes_the_fields_sent(api):
