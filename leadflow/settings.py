@@ -142,6 +142,18 @@ if "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # A stalled database must not hang a request for minutes: fail fast, answer 503.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 3)
+# Connection pooling inside each process (psycopg's pool, Django's "pool" option): with
+# DB_POOL_MAX_SIZE set, the threads of a web or worker process share that many connections
+# instead of holding one each, which caps what each process asks of Postgres. It replaces
+# persistent connections (DB_CONN_MAX_AGE). Across hosts, put PgBouncer in front instead.
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 0)
+if DB_POOL_MAX_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": min(env_int("DB_POOL_MIN_SIZE", 1), DB_POOL_MAX_SIZE),
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": env_int("DB_POOL_TIMEOUT", 10),
+    }
 # A read replica for the heavy reads (the KPIs): code inside leadflow.db.replica_reads()
 # reads from it; everything else, and every write, goes to the primary.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")

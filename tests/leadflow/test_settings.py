@@ -108,3 +108,36 @@ def test_static_files_collect_with_the_production_storage(tmp_path):
     with override_settings(STORAGES=storages, STATIC_ROOT=tmp_path):
         call_command("collectstatic", "--no-input", verbosity=0)
     assert (tmp_path / "staticfiles.json").exists()
+
+
+POOL_PROBE = """
+import threading
+
+import django
+
+django.setup()
+from django.db import connection, connections
+
+pids = set()
+
+
+def work():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pids.add(cursor.fetchone()[0])
+    connections.close_all()  # back to the pool
+
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(connection.settings_dict["CONN_MAX_AGE"], connection.pool.max_size, len(pids) <= 2)
+"""
+
+
+def test_db_pool_max_size_shares_a_pool_of_connections_between_a_process_threads():
+    result = _run(POOL_PROBE, {"DB_POOL_MAX_SIZE": "2"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "2", "True"]
