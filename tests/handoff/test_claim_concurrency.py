@@ -74,6 +74,10 @@ def naive_claim(rep: User) -> int | None:
 
 
 class ClaimConcurrencyTests(TransactionTestCase):
+    # Restore what the migrations wrote (SLA tiers, the default pipeline, content types)
+    # after the flush, so the tests that run next in this process find it.
+    serialized_rollback = True
+
     def setUp(self) -> None:
         self.team = Team.objects.create(name="Pool", timezone="UTC")
         # No capacity limit: the threads must be able to drain the whole pool.

@@ -45,7 +45,15 @@ def test_a_standard_deadline_counts_the_teams_business_hours_and_holidays(cast):
 
 
 def test_a_hot_deadline_is_wall_clock_and_tiers_are_editable(cast):
-    SlaPolicy.objects.filter(tier="hot").update(accept_minutes=20)
+    SlaPolicy.objects.update_or_create(
+        tier="hot",
+        defaults={
+            "accept_minutes": 20,
+            "touch_minutes": 60,
+            "business_time": False,
+            "warn_minutes": 5,
+        },
+    )
     handoff = HandoffFactory(team=cast.team, sla_tier="hot")
     start = datetime.datetime(2026, 11, 28, 23, tzinfo=datetime.UTC)  # a Saturday night
     sla.sla_start(handoff=handoff, start=start)
@@ -164,3 +172,21 @@ def test_a_recycled_lead_that_qualifies_again_gets_a_new_handoff_with_history(ca
     )
     assert stages[-4:] == ["sql", "recycled", "mql", "sql"]
     assert SlaDeadline.objects.filter(handoff=second, state="open").count() == 2
+
+
+def test_a_won_deal_is_announced_to_the_team_but_not_to_who_won_it(cast):
+    from django.urls import reverse
+
+    from tests.conftest import login
+    from tests.sales.conftest import convert, stage
+
+    deal = convert(cast.rep)
+    response = login(cast.rep).post(
+        reverse("sales:deal_move", args=[deal.pk]),
+        {"stage": stage("Won").pk, "reason": "Price and terms"},
+    )
+    assert response.status_code in (200, 302)
+    told = set(
+        Notification.objects.filter(kind="deal.won").values_list("user__username", flat=True)
+    )
+    assert told == {"rep2", "manager"}

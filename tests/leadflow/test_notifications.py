@@ -105,7 +105,7 @@ def test_the_inbox_and_the_settings_page(cast):
     assert client.get(reverse("notification_preferences")).status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_sends_once_when_the_task_is_delivered_twice(celery_worker):
     user = UserFactory(role=Role.REP)
     with transaction.atomic():
