@@ -153,6 +153,7 @@ class NotificationKind(models.TextChoices):
     DEAL_WON = "deal.won", _("My team won a deal")
     TASK_REMINDER = "task.reminder", _("A task of mine is due")
     WEBHOOK_DISABLED = "webhook.disabled", _("A webhook was switched off after failures")
+    WEEKLY_REVIEW = "review.weekly", _("My team's weekly alignment review")
 
 
 class Notification(models.Model):
