@@ -350,11 +350,12 @@ def deal_owners_for(user: User) -> QuerySet[User]:
     every deal; oneself for a rep of a private team). Read from users, not from the deals:
     a semi-join over every visible deal costs more than the whole board."""
     users = User.objects.filter(is_active=True, role__in=[Role.REP, Role.MANAGER])
-    if _sees_everything(user) or (user.role == Role.MANAGER and not user.team_id):
-        pass
-    elif user.role == Role.MANAGER or _team_shares(user):
-        users = users.filter(team_id=user.team_id)
-    else:
+    if user.team_id is not None and not _sees_everything(user):
+        if user.role == Role.MANAGER or _team_shares(user):
+            users = users.filter(team=user.team)
+        else:
+            users = users.filter(pk=user.pk)
+    elif user.role == Role.REP:
         users = users.filter(pk=user.pk)
     return users.order_by("first_name", "last_name", "username")
 

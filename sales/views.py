@@ -24,6 +24,7 @@ from leadflow.http import HtmxHttpRequest
 from leadflow.models import Role, Team, User
 from leadflow.permissions import SALES, role_required
 from leadflow.services import team_set_deal_visibility
+from sales import pipelines as pipeline_edits
 from sales import selectors, services
 from sales.forms import (
     CURRENCIES,
@@ -456,7 +457,7 @@ def _settings_form(
 @require_POST
 def pipeline_create(request: HtmxHttpRequest) -> HttpResponse:
     def run(user: User, data: dict[str, Any]) -> None:
-        services.pipeline_create(name=data["name"], actor=user)
+        pipeline_edits.pipeline_create(name=data["name"], actor=user)
 
     return _settings_form(request, PipelineForm, "pipeline_form", run, _("Pipeline added."))
 
@@ -473,7 +474,7 @@ def stage_save(
         get_object_or_404(PipelineStage, pk=stage_id, pipeline=pipeline)
 
     def run(user: User, data: dict[str, Any]) -> None:
-        services.stage_save(pipeline_id=pipeline.pk, stage_id=stage_id, actor=user, **data)
+        pipeline_edits.stage_save(pipeline_id=pipeline.pk, stage_id=stage_id, actor=user, **data)
 
     return _settings_form(request, StageForm, "stage_form", run, _("Stage saved."))
 
@@ -486,7 +487,7 @@ def stage_delete(request: HtmxHttpRequest, pipeline_id: int, stage_id: int) -> H
     if stage.pipeline not in _editable_pipelines(user):
         raise Http404
     try:
-        services.stage_delete(stage_id=stage.pk, actor=user)
+        pipeline_edits.stage_delete(stage_id=stage.pk, actor=user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:
@@ -504,7 +505,7 @@ def stage_reorder(request: HtmxHttpRequest, pipeline_id: int) -> HttpResponse:
         raise Http404
     try:
         ids = [int(value) for value in request.POST.getlist("stage")]
-        services.stage_reorder(pipeline_id=pipeline.pk, actor=user, stage_ids=ids)
+        pipeline_edits.stage_reorder(pipeline_id=pipeline.pk, actor=user, stage_ids=ids)
     except ValueError:
         messages.error(request, _("The stages changed meanwhile; reload and try again."))
     except ApplicationError as exc:
@@ -536,7 +537,7 @@ def team_visibility(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def reason_add(request: HtmxHttpRequest) -> HttpResponse:
     def run(user: User, data: dict[str, Any]) -> None:
-        services.close_reason_add(actor=user, **data)
+        pipeline_edits.close_reason_add(actor=user, **data)
 
     return _settings_form(request, CloseReasonForm, "reason_form", run, _("Reason added."))
 
@@ -546,7 +547,7 @@ def reason_add(request: HtmxHttpRequest) -> HttpResponse:
 def reason_toggle(request: HtmxHttpRequest, reason_id: int) -> HttpResponse:
     reason = get_object_or_404(CloseReason, pk=reason_id)
     try:
-        services.close_reason_set_active(
+        pipeline_edits.close_reason_set_active(
             reason_id=reason.pk, active=not reason.is_active, actor=_user(request)
         )
     except ApplicationError as exc:

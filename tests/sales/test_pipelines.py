@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from leadflow.errors import ApplicationError, NotAllowedError
-from sales import services
+from sales import pipelines, services
 from sales.models import CloseReason, Pipeline, PipelineStage
 from tests.conftest import login
 from tests.sales.conftest import stage
@@ -35,7 +35,7 @@ def test_a_manager_adds_a_pipeline_for_the_team_with_starter_stages(cast):
 
 
 def test_stages_are_edited_added_and_reordered(cast):
-    pipeline = services.pipeline_create(name="Renewals", actor=cast.manager)
+    pipeline = pipelines.pipeline_create(name="Renewals", actor=cast.manager)
     client = login(cast.manager)
     discovery = pipeline.stages.get(name="Discovery")
     response = client.post(
@@ -56,7 +56,7 @@ def test_stages_are_edited_added_and_reordered(cast):
 
 
 def test_bad_stage_input_is_a_clear_error(cast):
-    pipeline = services.pipeline_create(name="Renewals", actor=cast.manager)
+    pipeline = pipelines.pipeline_create(name="Renewals", actor=cast.manager)
     client = login(cast.manager)
     response = client.post(
         reverse("sales:stage_add", args=[pipeline.pk]),
@@ -66,9 +66,9 @@ def test_bad_stage_input_is_a_clear_error(cast):
     assert pipeline.stages.count() == 4
     won = pipeline.stages.get(outcome="won")
     with pytest.raises(ApplicationError):
-        services.stage_delete(stage_id=won.pk, actor=cast.manager)
+        pipelines.stage_delete(stage_id=won.pk, actor=cast.manager)
     with pytest.raises(ApplicationError):
-        services.stage_save(
+        pipelines.stage_save(
             pipeline_id=pipeline.pk,
             stage_id=won.pk,
             actor=cast.manager,
@@ -85,7 +85,7 @@ def test_bad_stage_input_is_a_clear_error(cast):
 def test_a_stage_with_deals_is_not_removed(cast, deal):
     discovery = stage("Discovery")
     with pytest.raises(ApplicationError):
-        services.stage_delete(stage_id=discovery.pk, actor=cast.admin)
+        pipelines.stage_delete(stage_id=discovery.pk, actor=cast.admin)
     assert PipelineStage.objects.filter(pk=discovery.pk).exists()
 
 
@@ -99,7 +99,7 @@ def test_a_manager_edits_only_the_own_team_s_pipelines(cast):
     assert response.status_code == 404
     shared = stage("Discovery").pipeline  # for all teams: admins only
     with pytest.raises(NotAllowedError):
-        services.stage_save(
+        pipelines.stage_save(
             pipeline_id=shared.pk,
             actor=cast.manager,
             name="X",
@@ -130,7 +130,7 @@ def test_reason_lists_are_editable_and_retired_reasons_stay_on_closed_deals(cast
 
 
 def test_the_settings_page_renders_for_managers_and_admins(cast):
-    services.pipeline_create(name="Renewals", actor=cast.manager)
+    pipelines.pipeline_create(name="Renewals", actor=cast.manager)
     for user in (cast.manager, cast.admin):
         response = login(user).get(reverse("sales:settings"))
         assert response.status_code == 200
