@@ -11,10 +11,9 @@ from django.utils import timezone
 from handoff.models import Handoff, SlaDeadline
 from leadflow.errors import ApplicationError
 from leadflow.models import Notification
-from sales import selectors, services, tasks
+from sales import selectors, services
 from sales.models import Deal, Task, Touch
 from tests.conftest import login
-from tests.e2e.conftest import wait_for
 from tests.sales.conftest import accepted_handoff, stage
 
 pytestmark = pytest.mark.django_db
@@ -128,18 +127,6 @@ def test_a_due_reminder_notifies_the_owner_once(cast, deal):
     assert "Call back" in note.subject
     assert note.url == reverse("sales:deal", args=[deal.pk])
     assert Task.objects.get(pk=due.pk).reminded_at is not None
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_beat_task_sends_reminders_through_a_real_worker(cast, celery_worker):
-    services.task_create(
-        actor=cast.rep, owner=cast.rep, title="Quote", due_at=timezone.now() - HOUR
-    )
-    tasks.send_task_reminders.delay()
-    wait_for(
-        lambda: Notification.objects.filter(user=cast.rep, kind="task.reminder").exists(),
-        timeout=90,
-    )
 
 
 def test_stale_deals_follow_each_stage_s_limit(cast, make_deal):
