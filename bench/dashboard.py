@@ -168,7 +168,7 @@ def seed(leads: int, touchpoints: int, handoffs: int, deals: int, url: str) -> d
     )
     pipeline = Pipeline.objects.get(is_default=True)
     stages = list(pipeline.stages.order_by("position").values_list("pk", flat=True))
-    params = {
+    params: dict[str, Any] = {
         "n": leads,
         "campaigns": [c.pk for c in campaigns],
         "ncampaigns": len(campaigns),

@@ -656,7 +656,9 @@ def kpi_team_balance(f: KpiFilter, *, now: dt.datetime) -> list[Balance]:
 
 
 def _verdict(*, inflow_day: float, handled_day: float, backlog: int, reps: int) -> tuple[str, str]:
-    if inflow_day > handled_day * OUTRUN_RATIO and backlog > handled_day:
+    # More than a day's answers wait, and more than one a rep: a few SQLs waiting at a
+    # quiet time are not a backlog.
+    if inflow_day > handled_day * OUTRUN_RATIO and backlog > max(handled_day, reps):
         return "outrun", _(
             "Sales cannot keep up: %(inflow).1f SQLs arrive a day, the reps answer "
             "%(handled).1f, and %(backlog)d wait. Add reps, tighten the qualification "

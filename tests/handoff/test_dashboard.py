@@ -350,3 +350,16 @@ def test_the_api_funnel_reads_the_same_kpis(cast):
         waterfall.count("opportunities"),
     )
     assert mail.outbox == []
+
+
+def test_the_page_changes_when_the_rollups_do_and_only_then(cast):
+    worked(cast, cast.team)
+    rollups.rollups_refresh()
+    client = login(cast.manager)
+    assert client.get(reverse("handoff:dashboard")).context["waterfall"].count("sqls") == 1
+
+    worked(cast, cast.team)  # not in the rollups yet: the page still says 1
+    assert client.get(reverse("handoff:dashboard")).context["waterfall"].count("sqls") == 1
+
+    rollups.rollups_refresh()
+    assert client.get(reverse("handoff:dashboard")).context["waterfall"].count("sqls") == 2
