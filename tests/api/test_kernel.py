@@ -181,7 +181,7 @@ def test_a_refused_request_is_replayed_too(api):
     assert again["Idempotent-Replayed"] == "true"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_requests_with_one_key_create_once(make_client):
     client = make_client()
     header = client._credentials["HTTP_AUTHORIZATION"]

@@ -42,7 +42,7 @@ CHECKS = [
 ]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_api_honours_its_schema(live_server, cast):
     made = token_create(created_by=cast.admin, user=cast.admin, name="fuzz", scopes=list(SCOPES))
     campaign = CampaignFactory()

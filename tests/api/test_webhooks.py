@@ -233,7 +233,7 @@ def test_leads_created_through_the_api_become_lead_created_deliveries(api, endpo
     assert sorted(payloads) == ["w1@example.com", "w2@example.com"]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_delivers_after_commit(cast, celery_worker, receiver):
     endpoint = webhooks.endpoint_create(
         created_by=cast.admin, url=receiver.url, event_types=["lead.created"]
@@ -250,3 +250,27 @@ def test_a_real_worker_delivers_after_commit(cast, celery_worker, receiver):
             break
         threading.Event().wait(0.1)
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+def test_domain_events_on_the_bus_become_deliveries(cast):
+    from leadflow import bus
+    from tests.factories import HandoffFactory, LeadFactory
+
+    webhooks.endpoint_create(
+        created_by=cast.admin,
+        url="http://127.0.0.1:9/hook",
+        event_types=["lead.mql", "handoff.accepted", "sla.breached"],
+    )
+    lead = LeadFactory(email="mql@example.com")
+    handoff = HandoffFactory(team=cast.team)
+    bus.publish("leads.mql", lead_ids=[lead.pk])
+    bus.publish("handoff.accepted", handoff_id=handoff.pk)
+    bus.publish("sla.breached", handoff_id=handoff.pk)
+    bus.publish("deal.lost", deal_id=0, lead_id=None)  # not subscribed: nothing, no lookup
+    kinds = sorted(WebhookDelivery.objects.values_list("event_type", flat=True))
+    assert kinds == ["handoff.accepted", "lead.mql", "sla.breached"]
+    mql = WebhookDelivery.objects.get(event_type="lead.mql")
+    assert mql.payload["lead"]["email"] == "mql@example.com"
+    assert WebhookDelivery.objects.get(event_type="sla.breached").payload["handoff"]["id"] == (
+        handoff.pk
+    )
