@@ -10,8 +10,9 @@ workers of 4 threads) against it and runs closed-loop users, each waiting a rand
 - integrations sending batches of 50 leads (``POST /api/v1/leads/batch/``).
 
 No worker runs: the benchmark measures the web tier (the captures' scoring messages wait
-in the benchmark's own queue, emptied at the end). All requests come from 127.0.0.1, so
-the public form's per-address limit is turned off for the run. Run from the project root:
+in the benchmark's own queue, emptied at the end). All requests come from 127.0.0.1 to
+one form, so the public form's per-address and per-form limits are off for the run.
+Run from the project root:
 
     .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--workers 2] [--threads 4]
 
@@ -139,22 +140,25 @@ class Users:
         return "POST", "/api/v1/leads/batch/", json.dumps({"items": items}).encode(), headers
 
     def user(self, kind: str, seed: int) -> None:
+        """One user. Each request opens its own connection: after a pause of a second a
+        kept-alive one may be closed by gunicorn (2 s keep-alive) just as it is reused."""
         rng = random.Random(seed)
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         time.sleep(rng.uniform(0, self.think))  # users do not all start in the same instant
         while time.monotonic() < self.until:
             method, path, body, headers = self._request(kind, rng)
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             began = time.perf_counter()
             try:
                 conn.request(method, path, body=body, headers=headers)
                 response = conn.getresponse()
                 payload = response.read()
             except (OSError, http.client.HTTPException) as exc:
-                conn.close()
                 with self.lock:
                     self.failures.append(f"{kind}: {exc!r}")
                     self.statuses[kind][0] += 1
                 continue
+            finally:
+                conn.close()
             took = time.perf_counter() - began
             with self.lock:
                 self.latencies[kind].append(took)
@@ -162,7 +166,6 @@ class Users:
                 if response.status >= 400:
                     self.failures.append(f"{kind}: {response.status} {payload[:200]!r}")
             time.sleep(rng.uniform(0.5 * self.think, 1.5 * self.think))
-        conn.close()
 
     def run(self, count: int) -> None:
         total = sum(weight for _kind, weight in MIX)
@@ -201,6 +204,7 @@ def main() -> None:
             "REDIS_URL": support.redis_url(),
             "CELERY_QUEUE": QUEUE,
             "LEADFLOW_CAPTURE_RATE_PER_IP": "0",
+            "LEADFLOW_CAPTURE_RATE_PER_FORM": "0",
         }
         support.collectstatic(env)
         try:
