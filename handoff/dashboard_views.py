@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
@@ -412,7 +413,7 @@ def _targets_table(progress: list[kpis.TargetProgress]) -> Table:
 
 
 def _panels(f: Filters, refreshed_at: dt.datetime | None) -> dict[str, Any]:
-    """Every panel's KPIs, tables and chart data for the filters, from the cache when
+    """Every panel's KPIs, tables, chart data and HTML for the filters, from the cache when
     this filter was already computed since the last refresh of the rollups.
 
     The numbers change only when the rollups do, so the key holds the refresh time: the
@@ -427,7 +428,7 @@ def _panels(f: Filters, refreshed_at: dt.datetime | None) -> dict[str, Any]:
         ).hexdigest()
     )
     if refreshed_at is None:  # nothing built yet: nothing worth keeping
-        return _compute_panels(f, now=timezone.now())
+        return _rendered(_compute_panels(f, now=timezone.now()))
     try:
         cached = cache.get(key)
     except Exception:  # Redis is down: compute
@@ -435,12 +436,19 @@ def _panels(f: Filters, refreshed_at: dt.datetime | None) -> dict[str, Any]:
         cached = None
     if cached is not None:
         return cast(dict[str, Any], cached)
-    panels = _compute_panels(f, now=refreshed_at)
+    panels = _rendered(_compute_panels(f, now=refreshed_at))
     try:
         cache.set(key, panels, timeout=CACHE_SECONDS)
     except Exception:
         logger.warning("the dashboard cache is unavailable", exc_info=True)
     return panels
+
+
+def _rendered(panels: dict[str, Any]) -> dict[str, Any]:
+    """The panels with their HTML, rendered once and kept with them: a warm page then
+    renders only its frame (filters and freshness) around it."""
+    html = render_to_string("dashboard/_panels.html", panels)
+    return panels | {"panels_html": mark_safe(html)}  # noqa: S308 -- the template escaped it
 
 
 def _compute_panels(f: Filters, *, now: dt.datetime) -> dict[str, Any]:
