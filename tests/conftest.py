@@ -94,8 +94,15 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker process on this test run's own queue, against the test database."""
+def celery_worker(
+    transactional_db: None, django_db_serialized_rollback: None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker process on this test run's own queue, against the test database.
+
+    Serialized rollback: the test's closing flush empties every table, and the rows the
+    migrations wrote (the default pipeline, SLA tiers, scoring rules, content types) must be
+    back for the tests that run after it in this process.
+    """
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     redis.Redis.from_url(settings.REDIS_URL).delete(queue)
     ARTIFACTS.mkdir(exist_ok=True)
