@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, cast
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.db import connection
@@ -23,7 +24,7 @@ from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -412,7 +413,7 @@ def _targets_table(progress: list[kpis.TargetProgress]) -> Table:
 # --- The page --------------------------------------------------------------------------
 
 
-def _panels(f: Filters, refreshed_at: dt.datetime | None) -> dict[str, Any]:
+def _panels(k: kpis.KpiFilter, query: str, refreshed_at: dt.datetime | None) -> dict[str, Any]:
     """Every panel's KPIs, tables, chart data and HTML for the filters, from the cache when
     this filter was already computed since the last refresh of the rollups.
 
@@ -424,11 +425,11 @@ def _panels(f: Filters, refreshed_at: dt.datetime | None) -> dict[str, Any]:
     key = (
         "kpi-panels:"
         + hashlib.sha256(
-            repr((f.kpi, f.query, refreshed_at, _today(), get_language())).encode()
+            repr((k, query, refreshed_at, _today(), get_language())).encode()
         ).hexdigest()
     )
     if refreshed_at is None:  # nothing built yet: nothing worth keeping
-        return _rendered(_compute_panels(f, now=timezone.now()))
+        return _rendered(_compute_panels(k, query, now=timezone.now()))
     try:
         cached = cache.get(key)
     except Exception:  # Redis is down: compute
@@ -436,12 +437,36 @@ def _panels(f: Filters, refreshed_at: dt.datetime | None) -> dict[str, Any]:
         cached = None
     if cached is not None:
         return cast(dict[str, Any], cached)
-    panels = _rendered(_compute_panels(f, now=refreshed_at))
+    panels = _rendered(_compute_panels(k, query, now=refreshed_at))
     try:
         cache.set(key, panels, timeout=CACHE_SECONDS)
     except Exception:
         logger.warning("the dashboard cache is unavailable", exc_info=True)
     return panels
+
+
+def dashboard_cache_warm() -> int:
+    """After a refresh: compute the default view (the last 90 days, all teams and each
+    team alone) in every language, so the first manager to open the dashboard after a
+    refresh finds it warm. Returns how many views were computed.
+
+    The cache keys must be the ones a request makes: the same filter and query string as
+    ``_filters`` builds for a manager who picked only the period and maybe a team.
+    """
+    refreshed_at = rollups.rollups_refreshed_at()
+    if refreshed_at is None:
+        return 0
+    today = _today()
+    start = today - dt.timedelta(days=DEFAULT_DAYS - 1)
+    warmed = 0
+    for team_id in [None, *Team.objects.values_list("pk", flat=True)]:
+        query = urlencode({"period": str(DEFAULT_DAYS)} | ({"team": team_id} if team_id else {}))
+        k = kpis.KpiFilter(start=start, end=today, team_id=team_id)
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                _panels(k, query, refreshed_at)
+            warmed += 1
+    return warmed
 
 
 def _rendered(panels: dict[str, Any]) -> dict[str, Any]:
@@ -451,8 +476,8 @@ def _rendered(panels: dict[str, Any]) -> dict[str, Any]:
     return panels | {"panels_html": mark_safe(html)}  # noqa: S308 -- the template escaped it
 
 
-def _compute_panels(f: Filters, *, now: dt.datetime) -> dict[str, Any]:
-    k, link = f.kpi, Links(f.query)
+def _compute_panels(k: kpis.KpiFilter, query: str, *, now: dt.datetime) -> dict[str, Any]:
+    link = Links(query)
     waterfall = kpis.kpi_waterfall(k)
     speed = kpis.kpi_speed_to_lead(k)
     breach_count, breaches = kpis.kpi_open_breaches(k, limit=20)
@@ -477,7 +502,7 @@ def _compute_panels(f: Filters, *, now: dt.datetime) -> dict[str, Any]:
     }
     for table in tables.values():
         url = reverse("handoff:dashboard_export", args=[table.key])
-        table.export_url = f"{url}?{f.query}" if f.query else url
+        table.export_url = f"{url}?{query}" if query else url
     return {
         "waterfall": waterfall,
         "speed": speed,
@@ -609,7 +634,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
         "is_manager": user.role in (Role.MANAGER, Role.ADMIN) or user.is_superuser,
         "own_view": f.kpi.rep_id is not None or f.kpi.campaign_ids is not None,
         **_freshness(refreshed_at),
-        **_panels(f, refreshed_at),
+        **_panels(f.kpi, f.query, refreshed_at),
     }
     if request.htmx and request.htmx.target == "panels":
         return render(request, "dashboard/dashboard.html#panels", context)
@@ -620,7 +645,7 @@ def dashboard(request: HtmxHttpRequest) -> HttpResponse:
 def dashboard_export(request: HtmxHttpRequest, table: str) -> HttpResponse:
     """One table of the page as CSV, with the page's filters: the same cells."""
     f = _filters(request)
-    tables = _panels(f, rollups.rollups_refreshed_at())["tables"]
+    tables = _panels(f.kpi, f.query, rollups.rollups_refreshed_at())["tables"]
     if table not in tables:
         raise Http404
     data = tables[table]

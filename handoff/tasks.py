@@ -21,12 +21,14 @@ def qualify_leads(lead_ids: list[int]) -> int:
 @shared_task(name="handoff.kpi_rollups_refresh", soft_time_limit=240, time_limit=270)
 def kpi_rollups_refresh() -> bool:
     """Beat, every two minutes: rebuild the dashboard's rollups (a run that finds another
-    one running does nothing)."""
+    one running does nothing), then compute the default views for the cache."""
+    from handoff.dashboard_views import dashboard_cache_warm
     from handoff.rollups import rollups_refresh, rollups_vacuum
 
     refreshed = rollups_refresh()
     if refreshed:
         rollups_vacuum()
+        dashboard_cache_warm()
     return refreshed
 
 

@@ -363,3 +363,26 @@ def test_the_page_changes_when_the_rollups_do_and_only_then(cast):
 
     rollups.rollups_refresh()
     assert client.get(reverse("handoff:dashboard")).context["waterfall"].count("sqls") == 2
+
+
+@pytest.mark.django_db(transaction=True)  # VACUUM runs outside a transaction
+def test_the_refresh_task_warms_the_default_view_for_every_team(cast):
+    from handoff.models import KpiHandoffFact
+    from handoff.tasks import kpi_rollups_refresh
+
+    worked(cast, cast.team)
+    assert kpi_rollups_refresh() is True
+    KpiHandoffFact.objects.all().delete()  # what the warm view holds is what was computed
+    client = login(cast.manager)
+
+    for query in ({}, {"team": cast.team.pk}):
+        assert (
+            client.get(reverse("handoff:dashboard"), query).context["waterfall"].count("sqls") == 1
+        )
+    # Another period was not warmed: computed now, from what the rollups hold.
+    assert (
+        client.get(reverse("handoff:dashboard"), {"period": "30"})
+        .context["waterfall"]
+        .count("sqls")
+        == 0
+    )
