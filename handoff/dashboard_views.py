@@ -753,7 +753,9 @@ def dashboard_records(request: HtmxHttpRequest) -> HttpResponse:
         "leads": leads,
         "handoffs": handoffs,
         "shown": len(leads) + len(handoffs),
+        # The handoff page opens for a rep's own, a manager's team's, or an admin.
         "sales_links": user.role != Role.MARKETER,
+        "team_only": None if user.is_admin_role else user.team_id,
     }
     return render(request, "dashboard/records.html", context)
 
@@ -804,7 +806,7 @@ def dashboard_targets(request: HtmxHttpRequest) -> HttpResponse:
 @require_POST
 def dashboard_target_delete(request: HtmxHttpRequest, target_id: int) -> HttpResponse:
     try:
-        targets.target_delete(target_id=target_id)
+        targets.target_delete(user=_user(request), target_id=target_id)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

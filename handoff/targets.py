@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from handoff.models import KpiTarget
-from leadflow.errors import ApplicationError
+from leadflow.errors import ApplicationError, NotAllowedError
 from leadflow.models import Team, User
 
 
@@ -19,6 +19,7 @@ def target_set(
     *, user: User, month: dt.date, team_id: int | None, metric: str, value: Decimal
 ) -> KpiTarget:
     """Set (or replace) the target of a month, team (None: everybody) and measure."""
+    _check_team(user, team_id)
     if metric not in KpiTarget.Metric.values:
         raise ApplicationError(_("Unknown measure."), field="metric")
     if value <= 0:
@@ -34,7 +35,18 @@ def target_set(
 
 
 @transaction.atomic
-def target_delete(*, target_id: int) -> None:
-    deleted, _counts = KpiTarget.objects.filter(pk=target_id).delete()
-    if not deleted:
+def target_delete(*, user: User, target_id: int) -> None:
+    target = KpiTarget.objects.select_for_update().filter(pk=target_id).first()
+    if target is None:
         raise ApplicationError(_("This target no longer exists."))
+    _check_team(user, target.team_id)
+    target.delete()
+
+
+def _check_team(user: User, team_id: int | None) -> None:
+    """A team's manager sets their own team's targets; everybody's (and other teams')
+    are for admins and managers without a team (marketing's)."""
+    if user.is_admin_role or user.team_id is None:
+        return
+    if team_id != user.team_id:
+        raise NotAllowedError(_("You can set the targets of your own team only."), field="team")

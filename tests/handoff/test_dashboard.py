@@ -265,7 +265,7 @@ def test_every_number_links_to_as_many_records(cast):
 
 def test_only_managers_set_targets_and_the_dashboard_shows_progress(cast):
     month = timezone.now().date().replace(day=1)
-    data = {"month": month.strftime("%Y-%m"), "team": "", "metric": "sqls", "value": "40"}
+    data = {"month": month.strftime("%Y-%m"), "team": cast.team.pk, "metric": "sqls", "value": "40"}
     assert login(cast.rep).post(reverse("handoff:dashboard_targets"), data).status_code == 403
     assert login(cast.marketer).get(reverse("handoff:dashboard_targets")).status_code == 403
     client = login(cast.manager)
@@ -278,10 +278,16 @@ def test_only_managers_set_targets_and_the_dashboard_shows_progress(cast):
     assert (target.value, target.set_by) == (50, cast.manager)
     refused = client.post(reverse("handoff:dashboard_targets"), data | {"value": "0"})
     assert refused.status_code == 400
+    # Another team's targets, or everybody's, are not a team manager's to set.
+    for team in (cast.other_team.pk, ""):
+        refused = client.post(reverse("handoff:dashboard_targets"), data | {"team": team})
+        assert refused.status_code == 400
+        assert "your own team only" in refused.content.decode()
+    assert KpiTarget.objects.count() == 1
 
     worked(cast, cast.team)
     rollups.rollups_refresh()
-    progress = client.get(reverse("handoff:dashboard")).context["targets"]
+    progress = client.get(reverse("handoff:dashboard"), {"team": cast.team.pk}).context["targets"]
     assert [(p.metric, p.actual, p.target) for p in progress] == [("sqls", 1, 50)]
     client.post(reverse("handoff:dashboard_target_delete", args=[target.pk]))
     assert not KpiTarget.objects.exists()
