@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 
 from handoff import routing, sla
 from handoff import services as handoff_services
 from handoff.models import Handoff
 from leadflow.models import User
 from marketing.models import Lead, Stage
-from sales.models import Deal, PipelineStage
+from sales.models import CloseReason, Deal, Pipeline, PipelineStage
 from tests.factories import HandoffFactory, LeadFactory
+
+
+@pytest.fixture(autouse=True)
+def migrations_data(request: pytest.FixtureRequest) -> None:
+    """The default pipeline and the reason lists, as sales' data migrations make them.
+
+    Normally already there; but under xdist a transactional test of another file that ran
+    earlier in the same worker leaves the database empty, and these tests must not depend
+    on the order files are dealt out in.
+    """
+    if "db" not in request.fixturenames and "transactional_db" not in request.fixturenames:
+        request.getfixturevalue("db")
+    if not Pipeline.objects.filter(is_default=True, team=None).exists():
+        pipeline = importlib.import_module("sales.migrations.0002_default_pipeline")
+        pipeline.create_pipeline(django_apps, None)
+    if not CloseReason.objects.exists():
+        reasons = importlib.import_module("sales.migrations.0003_deal_close_reasons_tasks_activity")
+        reasons.seed_reasons(django_apps, None)
 
 
 def accepted_handoff(rep: User, **lead_fields: object) -> Handoff:
