@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -150,6 +151,8 @@ def main() -> None:
             f"{setup['initial_ledger_s']:.1f} s"
         )
         marketer = User.objects.create_user(username="bench-marketer", role=Role.MARKETER)
+        # The job logs its two phases (ledger corrections, then the leads).
+        logging.getLogger("marketing.scoring").setLevel(logging.INFO)
         rule = ScoringRule.objects.get(name="Form submitted")
 
         began = time.perf_counter()

@@ -20,7 +20,9 @@ takes neither and keeps running during a re-score.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -49,6 +51,8 @@ from marketing.models import (
     ScoringRule,
     Touchpoint,
 )
+
+logger = logging.getLogger(__name__)
 
 LEAD = "marketing.lead"
 # Fit rules may read these lead fields; "number" fields take the numeric operators.
@@ -410,7 +414,7 @@ fresh AS (
         l.grade AS old_grade, l.stage, l.fast_tracked, l.engagement_lapsed_at,
         COALESCE(t.fit, 0) AS fit, COALESCE(t.engagement, 0) AS engagement
     FROM marketing_lead AS l LEFT JOIN totals AS t ON t.lead_id = l.id
-    WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.erased_at IS NULL
+    WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.erased_at IS NULL {scope_filter}
 ), graded AS (
     SELECT *, CASE WHEN fit >= %(grade_a)s THEN 'A' WHEN fit >= %(grade_b)s THEN 'B'
         WHEN fit >= %(grade_c)s THEN 'C' ELSE 'D' END AS grade
@@ -435,12 +439,24 @@ fresh AS (
 )
 """
 
+# ``scope``: the leads of the range, or (after a rule change) only those the change's
+# corrections touched, found through score_entry_lead_idx: the others cannot have moved.
 _APPLY_SQL = """
-WITH totals AS (
+WITH scope AS MATERIALIZED (
+    SELECT l.id FROM marketing_lead AS l
+    WHERE l.id BETWEEN %(lo)s AND %(hi)s AND l.erased_at IS NULL AND (
+        cardinality(%(corrected_rules)s::bigint[]) = 0 OR EXISTS (
+            SELECT 1 FROM marketing_scoreentry AS c
+            WHERE c.lead_id = l.id AND c.lead_id BETWEEN %(lo)s AND %(hi)s
+                AND c.rule_id = ANY(%(corrected_rules)s::bigint[]) AND c.version = %(version)s
+        )
+    )
+), totals AS (
     SELECT e.lead_id,
         SUM(e.points) FILTER (WHERE e.axis = 'fit') AS fit,
         {engagement} AS engagement
-    FROM marketing_scoreentry AS e
+    FROM marketing_scoreentry AS e JOIN scope ON scope.id = e.lead_id
+    -- The range again, so the ledger is read by score_entry_lead_idx, not whole.
     WHERE e.lead_id BETWEEN %(lo)s AND %(hi)s
     GROUP BY e.lead_id
 ), {judge}, updated AS (
@@ -594,13 +610,16 @@ def ledger_run(
     rule: str = "scoring",
     score_events: bool = True,
     mark_scored: bool = False,
+    only_corrected_by: list[int] | None = None,
 ) -> RunResult:
     """Reconcile the ledger of leads ``lo``..``hi`` and bring the leads to it.
 
     ``reconcile_rule_ids``: None reconciles every rule, an empty list none (decay, a
     change of settings), else only the rules named (a rule change: the others are already
-    right). Returns the leads whose score changed and those that became MQL. Runs inside
-    the caller's transaction; the caller holds the scoring lock.
+    right). ``only_corrected_by``: rule ids whose corrections of ``version`` are already
+    written; only the leads they touched are brought to their ledger. Returns the leads
+    whose score changed and those that became MQL. Runs inside the caller's transaction;
+    the caller holds the scoring lock.
     """
     erased = _erased_ids(lo, hi)
     ids = None if reconcile_rule_ids is None else list(reconcile_rule_ids)
@@ -620,6 +639,8 @@ def ledger_run(
         "score_events": score_events,
         "mark_scored": mark_scored,
         "qualifiable": QUALIFIABLE_ONE if mark_scored else QUALIFIABLE_ALL,
+        "corrected_rules": only_corrected_by or [],
+        "version": version,
     }
     with connection.cursor() as cursor:
         engagement_sum = _rounded(
@@ -628,7 +649,11 @@ def ledger_run(
             + ") FILTER (WHERE e.axis = 'engagement')"
         )
         cursor.execute(
-            _APPLY_SQL.format(engagement=engagement_sum, judge=_JUDGE_SQL.strip()), params
+            _APPLY_SQL.format(
+                engagement=engagement_sum,
+                judge=_JUDGE_SQL.strip().format(scope_filter="AND l.id IN (SELECT id FROM scope)"),
+            ),
+            params,
         )
         rows = cursor.fetchall()
     return RunResult(
@@ -692,7 +717,7 @@ def whatif(*, rules: Sequence[ScoringRule], cfg: ScoringConfig) -> Preview:
             fit=fit.sql,
             engagement=engagement.sql,
             engagement_sum=_rounded("SUM(" + _decayed("eng", "occurred_at") + ")"),
-            judge=_JUDGE_SQL.strip(),
+            judge=_JUDGE_SQL.strip().format(scope_filter=""),
         )
         cursor.execute(
             sql,
@@ -902,6 +927,7 @@ def rescore_run(*, job_id: int, batch: int = RESCORE_BATCH) -> RescoreJob | None
         # The ledger corrections first, in one pass over the leads still to do; then
         # the leads, batch by batch. Scoring tasks wait for the lock meanwhile, so no
         # lead is corrected twice; capture does not take it.
+        began = time.monotonic()
         with transaction.atomic():
             lock_for_batch()
             roomy_memory()
@@ -912,6 +938,10 @@ def rescore_run(*, job_id: int, batch: int = RESCORE_BATCH) -> RescoreJob | None
                 rule_ids=job.rule_ids,
                 version=version,
             )
+        logger.info(
+            "re-score job %s: ledger corrections in %.1f s", job_id, time.monotonic() - began
+        )
+    began = time.monotonic()
     while start <= job.last_lead_id:
         end = min(start + batch - 1, job.last_lead_id)
         with transaction.atomic():
@@ -924,6 +954,7 @@ def rescore_run(*, job_id: int, batch: int = RESCORE_BATCH) -> RescoreJob | None
                 cfg=config(),
                 reconcile_rule_ids=[],
                 version=version,
+                only_corrected_by=job.rule_ids or None,
                 rule=job.reason,
                 score_events=job.kind == RescoreJob.Kind.RULES,
             )
@@ -936,6 +967,8 @@ def rescore_run(*, job_id: int, batch: int = RESCORE_BATCH) -> RescoreJob | None
                 progressed_at=Now(),
             )
         start = end + 1
+    elapsed = time.monotonic() - began
+    logger.info("re-score job %s: leads brought to their ledger in %.1f s", job_id, elapsed)
     RescoreJob.objects.filter(pk=job_id).update(
         status=RescoreJob.Status.DONE, finished_at=Now(), progressed_at=Now()
     )
