@@ -127,3 +127,20 @@ def test_an_import_job_is_created_from_a_csv_and_can_be_polled(cast, make_client
     polled = client.get(response["Location"]).json()
     assert polled["status"] == "queued"
     assert polled["errors_url"] is None
+
+
+def test_the_error_report_of_a_finished_import_can_be_fetched(cast, make_client, tmp_path):
+    from marketing.imports import import_run
+
+    csv = tmp_path / "people.csv"
+    csv.write_text("Email,First name\nana@example.com,Ana\nnot-an-address,Bo\n")
+    client = make_client("leads:write", user=cast.marketer)
+    with csv.open("rb") as handle:
+        job_id = client.post("/api/v1/imports/", {"file": handle}, format="multipart").json()["id"]
+    import_run(job_id=job_id)  # what the worker does
+    job = client.get(f"/api/v1/imports/{job_id}/").json()
+    assert (job["status"], job["created_count"], job["error_count"]) == ("done", 1, 1)
+    report = client.get(job["errors_url"])
+    assert report.status_code == 200
+    assert report["Content-Type"].startswith("text/csv")
+    assert "not-an-address" in b"".join(report.streaming_content).decode("utf-8-sig")
