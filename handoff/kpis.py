@@ -25,12 +25,13 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connections
 from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from handoff.models import Handoff, KpiTarget, RejectReason, SlaTier
+from leadflow.db import read_alias, replica_reads
 from leadflow.models import Role, Team, User
 from marketing.models import Campaign
 
@@ -152,7 +153,9 @@ def _where(
 
 
 def _rows(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cursor:
+    """The KPIs' SQL runs on the read replica when one is configured (DATABASE_REPLICA_URL):
+    the figures may lag the primary by the replica's delay, as the rollups do anyway."""
+    with replica_reads(), connections[read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
 

@@ -14,6 +14,7 @@ from celery import Task
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from leadflow import breaker
 from leadflow.errors import ApplicationError, NotAllowedError
 from leadflow.models import AuditEntry, Event, Role, Team, User
 
@@ -103,20 +104,28 @@ def user_access_record(
     )
 
 
+def enqueue_now(task: Task, *args: Any) -> bool:
+    """Send ``task`` now, unless Redis failed a moment ago; never raise. False when the
+    message was not sent: the work's row is in the database and a sweeper will find it."""
+    if breaker.redis_unavailable():
+        logger.warning("not enqueued %s%r: redis is unavailable", task.name, args[:1])
+        return False
+    try:
+        task.apply_async(args=args)
+    except Exception as exc:  # the broker is down or stalled; the sweeper will catch up
+        breaker.redis_failed(exc)
+        logger.warning("could not enqueue %s%r; the sweeper will retry", task.name, args[:1])
+        return False
+    return True
+
+
 def enqueue_on_commit(task: Task, *args: Any) -> None:
     """Send ``task`` after the transaction commits; never fail the caller if Redis is down.
 
     The database row that the task works on is already committed, and a beat sweeper
     re-enqueues work that never ran, so a lost message is delayed work, not lost work.
     """
-
-    def send() -> None:
-        try:
-            task.apply_async(args=args)
-        except Exception:  # the broker is down or stalled; the sweeper will catch up
-            logger.warning("could not enqueue %s%r; the sweeper will retry", task.name, args)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: enqueue_now(task, *args))
 
 
 class _Batcher:
@@ -166,14 +175,7 @@ class _Batcher:
                 return
 
     def _send(self, items: list[Any]) -> None:
-        try:
-            self.task.apply_async(args=(items,))
-        except Exception:  # the broker is down or stalled; the sweeper will catch up
-            logger.warning(
-                "could not enqueue %s for %d items; the sweeper will retry",
-                self.task.name,
-                len(items),
-            )
+        enqueue_now(self.task, items)
 
     def flush(self) -> None:
         """Send what is still queued (at exit; the thread dies with the process)."""

@@ -189,7 +189,8 @@ def _celery_broker_url(redis_url: str) -> str:
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's Redis cache, with a breaker: a hung Redis costs a request one timeout.
+        "BACKEND": "leadflow.breaker.BreakerRedisCache",
         "LOCATION": REDIS_URL,
         "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
     }
@@ -233,9 +234,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(
 )
 # The one beat schedule of the project.
 CELERY_BEAT_SCHEDULE = {
+    # After a Redis outage every lead captured meanwhile is scored within a minute or so of
+    # its return: swept once it is LEADFLOW_SWEEP_AFTER_SECONDS old, every this many seconds.
     "sweep-unscored-leads": {
         "task": "marketing.sweep_unscored_leads",
-        "schedule": 60.0,
+        "schedule": float(env_int("LEADFLOW_SWEEP_EVERY_SECONDS", 30)),
     },
     # Re-score jobs whose task never ran or died mid-way resume where they stopped.
     "sweep-rescore-jobs": {

@@ -270,11 +270,9 @@ def webhook_emit_many(event_type: str, items: list[dict[str, Any]]) -> int:
 
 def _dispatch_soon() -> None:
     from leadflow.api.tasks import dispatch_webhooks
+    from leadflow.services import enqueue_now
 
-    try:
-        dispatch_webhooks.delay()
-    except Exception:  # the broker is down: beat dispatches the due rows anyway
-        logger.warning("could not enqueue the webhook dispatch; beat will do it")
+    enqueue_now(dispatch_webhooks)  # if the broker is down, beat dispatches the due rows
 
 
 @transaction.atomic

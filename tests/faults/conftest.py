@@ -24,7 +24,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from bench._support import free_port
+from bench._support import collectstatic, free_port, production_env
 from tests.conftest import ARTIFACTS, ROOT, database_url
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -72,9 +72,19 @@ class RedisServer:
         client = redis.Redis.from_url(self.url, socket_timeout=1)
         wait_until(lambda: _redis_ping(client), timeout=10, what="redis-server")
 
+    def freeze(self) -> None:
+        """Still listening, answering nothing: a hung server or a partitioned network."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
         """Gone at once, as after a crash: no clean shutdown, nothing saved."""
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
             self.process.kill()
             self.process.wait()
         self.process = None
@@ -156,14 +166,30 @@ class Processes:
 
 
 def app_env(*, redis_url: str, db_url: str | None = None) -> dict[str, str]:
-    """What web, worker and beat processes of a fault test are told."""
+    """What web, worker and beat processes of a fault test are told: production settings
+    (persistent connections, the real error pages), this test run's database and queue."""
     return {
+        **production_env(),
+        "DJANGO_SETTINGS_MODULE": "leadflow.settings",
         "DATABASE_URL": db_url or database_url(),
         "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "LEADFLOW_TEST_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        # Every request comes from 127.0.0.1, and the webhooks go to a receiver there.
+        "LEADFLOW_CAPTURE_RATE_PER_IP": "0",
+        "LEADFLOW_CAPTURE_RATE_PER_FORM": "0",
+        "LEADFLOW_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
+        # Notification emails go to the process's log, not to an SMTP server.
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
     }
+
+
+@pytest.fixture(scope="session")
+def static_files() -> None:
+    """Production settings serve the collected static files (the manifest must be there)."""
+    collectstatic(
+        {**production_env(), "DATABASE_URL": "postgres://unused/x", "REDIS_URL": "redis://unused"}
+    )
 
 
 @pytest.fixture

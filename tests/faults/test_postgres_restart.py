@@ -18,10 +18,10 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from bench._support import collectstatic, production_env, start_gunicorn
+from bench._support import start_gunicorn
 from tests.conftest import database_url
 from tests.factories import FormFactory
-from tests.faults.conftest import record
+from tests.faults.conftest import app_env, record
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -55,19 +55,12 @@ def _post(port: int, key: str, email: str) -> tuple[int, str | None]:
         conn.close()
 
 
-def test_a_postgres_restart_gives_quick_503s_then_recovery_and_no_partial_rows(own_postgres):
+def test_a_postgres_restart_gives_quick_503s_then_recovery_and_no_partial_rows(
+    own_postgres, static_files
+):
     form = FormFactory()
     own_postgres.load_from(database_url())
-    env = {
-        **production_env(),
-        "DJANGO_SETTINGS_MODULE": "leadflow.settings",
-        "DATABASE_URL": own_postgres.url,
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-        "LEADFLOW_CAPTURE_RATE_PER_IP": "0",
-        "LEADFLOW_CAPTURE_RATE_PER_FORM": "0",
-    }
-    collectstatic(env)
+    env = app_env(redis_url=settings.REDIS_URL, db_url=own_postgres.url)
     answers: list[Answer] = []
     lock = threading.Lock()
     stop = threading.Event()

@@ -112,7 +112,7 @@ class Traffic:
 
 
 def test_leads_survive_a_redis_outage_and_are_scored_and_routed_after_it(
-    cast, rules, own_redis, processes
+    cast, rules, own_redis, processes, static_files
 ):
     form = FormFactory(fast_track=True)
     token = token_create(
@@ -184,4 +184,45 @@ def test_leads_survive_a_redis_outage_and_are_scored_and_routed_after_it(
         during_outage=len(during),
         slowest_request_s=round(max(s.seconds for s in sent), 2),
         caught_up_after_s=round(took),
+    )
+
+
+FROZEN_SECONDS = 20
+
+
+def test_a_hung_redis_delays_no_request_past_the_broker_timeout(
+    cast, rules, own_redis, processes, static_files
+):
+    """Redis still accepts connections but answers nothing: every wait is a timeout."""
+    form = FormFactory(fast_track=True)
+    token = token_create(
+        created_by=cast.admin, user=cast.marketer, name="site", scopes=["leads:write"]
+    ).raw
+    env = app_env(redis_url=own_redis.url)
+    with start_gunicorn(env, workers=2, threads=4) as web:
+        traffic = Traffic(web.port, form.key, token)
+        traffic.start()
+        time.sleep(3)
+        traffic.outage = True
+        own_redis.freeze()
+        time.sleep(FROZEN_SECONDS)
+        own_redis.thaw()
+        traffic.outage = False
+        time.sleep(3)
+        traffic.stop()
+        log = web.log_tail()
+
+    sent = traffic.sent
+    during = [s for s in sent if s.during_outage]
+    assert {s.kind for s in during} == {"form", "api"}
+    refused = [s for s in sent if s.status not in (200, 201)]
+    assert not refused, f"{len(refused)} not acknowledged, e.g. {refused[:3]}\n{log}"
+    slow = sorted((s for s in sent if s.seconds > LATENCY_BOUND), key=lambda s: -s.seconds)
+    assert not slow, f"{len(slow)} requests over {LATENCY_BOUND} s: {slow[:5]}"
+    assert Lead.objects.filter(email__in=[s.email for s in sent]).count() == len(sent)
+    record(
+        "redis_hung",
+        leads=len(sent),
+        during_outage=len(during),
+        slowest_request_s=round(max(s.seconds for s in sent), 2),
     )

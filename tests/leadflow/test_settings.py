@@ -39,10 +39,10 @@ def test_celery_is_configured_to_lose_nothing_and_hang_nowhere():
     assert conf.task_publish_retry_policy["max_retries"] <= 1
 
 
-def test_the_beat_schedule_runs_the_sweeper_every_minute():
+def test_the_beat_schedule_runs_the_sweeper_every_half_minute():
     schedule = settings.CELERY_BEAT_SCHEDULE["sweep-unscored-leads"]
     assert schedule["task"] == "marketing.sweep_unscored_leads"
-    assert schedule["schedule"] == 60.0
+    assert schedule["schedule"] == 30.0
     app.autodiscover_tasks(force=True)  # what a worker does at start
     assert "marketing.sweep_unscored_leads" in app.tasks
 
