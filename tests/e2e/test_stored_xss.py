@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from handoff import routing, services
+from handoff import rollups, routing, services
 from leadflow.models import Role
 from leadflow.notifications import notification_send
 from sales.models import Deal
@@ -91,6 +91,7 @@ def test_script_in_lead_fields_stays_inert_on_every_page(browser, live_server):
     routing.assign(handoff=rejected, rep=rep, reason="test", actor=None)
     services.handoff_reject(handoff_id=rejected.pk, user=rep, reason="no_budget", note=NOTE)
     notification_send(user=rep, kind="test", subject=COMPANY, body=FIRST, dedupe_key="xss")
+    rollups.rollups_refresh()  # the dashboard reads the rollups
     deal = Deal.objects.select_related("account", "contact").get(pk=deal.pk)
     lead = open_one.lead
     fired: list[str] = []
@@ -120,7 +121,7 @@ def test_script_in_lead_fields_stays_inert_on_every_page(browser, live_server):
         _check(rep_page, path, fired)
 
     manager_page = _open(browser, base, manager.username, fired)
-    for path in ("/team/", "/rejections/", f"/handoffs/{rejected.pk}/"):
+    for path in ("/team/", "/rejections/", "/dashboard/", f"/handoffs/{rejected.pk}/"):
         _check(manager_page, path, fired)
 
     admin = _open(browser, base, "ada", fired)
