@@ -99,7 +99,7 @@ class Traffic:
             seconds = time.perf_counter() - began
             with self._lock:
                 self.sent.append(Sent(kind, email, status, seconds, outage or self.outage))
-            self._stop.wait(0.25)
+            self._stop.wait(0.4)
 
     def start(self) -> None:
         for thread in self._threads:
