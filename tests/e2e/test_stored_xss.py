@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page
+from playwright.sync_api import Dialog, Page
 
 from handoff import rollups, routing, services
 from leadflow.models import Role
@@ -55,7 +55,12 @@ def _check(page: Page, path: str, fired: list[str]) -> None:
 
 def _open(browser, base: str, username: str, fired: list[str]) -> Page:
     page = log_in(browser, base, username)
-    page.on("dialog", lambda dialog: (fired.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        fired.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     return page
 
 
