@@ -25,7 +25,7 @@ from sales.models import PipelineStage
 from tests.conftest import login
 from tests.factories import CampaignFactory, HandoffFactory, LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_pipeline")]
 
 TABLES = (
     "waterfall",

@@ -19,7 +19,7 @@ from marketing.models import Campaign, Lead
 from tests.factories import CampaignFactory, HandoffFactory, LeadFactory
 from tests.handoff import kpi_naive as naive
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_pipeline")]
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)  # a Friday
 TODAY = NOW.date()
