@@ -490,7 +490,7 @@ WITH scope AS MATERIALIZED (
     INSERT INTO leadflow_event (subject_type, subject_id, kind, actor_id, rule, reason,
         old_value, new_value, created_at)
     SELECT %(subject)s, id, 'stage', NULL,
-        CASE WHEN becomes_mql THEN 'scoring: MQL thresholds' ELSE 'scoring: decay' END,
+        CASE WHEN becomes_mql THEN 'scoring: MQL thresholds' ELSE %(rule)s END,
         CASE WHEN becomes_mql AND fast_tracked THEN 'fast track'
             WHEN becomes_mql THEN format('grade %%s, engagement %%s ≥ %%s', grade, engagement,
                 %(mql_engagement)s)
