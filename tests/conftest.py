@@ -13,13 +13,41 @@ import pytest
 import redis
 from django.conf import settings
 from django.db import connection
-from django.test import Client
+from django.test import Client, TestCase, TransactionTestCase
 
 from leadflow.models import Role, Team, User
 from tests.factories import PASSWORD, QualificationRuleFactory, TeamFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+def _transactional(item: pytest.Item) -> bool:
+    """Does this test end with a flush of every table (a TransactionTestCase)?"""
+    cls = getattr(item, "cls", None)
+    if cls is not None and issubclass(cls, TransactionTestCase):
+        return not issubclass(cls, TestCase)
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", ())
+    return bool(
+        (marker is not None and marker.kwargs.get("transaction"))
+        or "transactional_db" in names
+        or "live_server" in names
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every transactional pytest test rolls back by serialization. A plain one ends with a
+    flush that recreates the content types under new ids, and the next serialized test
+    then fails to load its snapshot (a duplicate content type); serialized tests flush
+    without that, and each loads the migrations' rows (default pipeline, SLA tiers, scoring
+    rules) back before it runs."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None or getattr(item, "cls", None) is not None or not _transactional(item):
+            continue
+        if "django_db_serialized_rollback" not in names:
+            names.append("django_db_serialized_rollback")
 
 
 @dataclass
@@ -94,15 +122,8 @@ def database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker(
-    transactional_db: None, django_db_serialized_rollback: None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A real worker process on this test run's own queue, against the test database.
-
-    Serialized rollback: the test's closing flush empties every table, and the rows the
-    migrations wrote (the default pipeline, SLA tiers, scoring rules, content types) must be
-    back for the tests that run after it in this process.
-    """
+def celery_worker(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker process on this test run's own queue, against the test database."""
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     redis.Redis.from_url(settings.REDIS_URL).delete(queue)
     ARTIFACTS.mkdir(exist_ok=True)
