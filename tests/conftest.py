@@ -104,6 +104,21 @@ def rules(cast: Cast) -> list:
     ]
 
 
+@pytest.fixture
+def scoring_rules(db: None) -> None:
+    """The shipped scoring rules (marketing migrations 0002 and 0007). Under xdist a
+    transactional test of another file may have flushed them from this database."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from marketing.models import ScoringRule
+
+    if not ScoringRule.objects.exists():
+        import_module("marketing.migrations.0002_default_scoring_rules").create_rules(apps, None)
+        import_module("marketing.migrations.0007_contact_sales_rule").create_rule(apps, None)
+
+
 def login(user: User) -> Client:
     client = Client()
     assert client.login(username=user.username, password=PASSWORD)

@@ -13,7 +13,7 @@ from handoff.demo import DEMO_LEADS, PASSWORD, seed_demo
 from handoff.models import Handoff, QualificationRule, TeamRouting
 from leadflow.models import Event, Role, Team, User
 from marketing.models import Campaign, Form, Lead, ScoreEntry, Stage, Touchpoint
-from marketing.services import grade_for
+from marketing.scoring import grade_for
 from sales.models import Account, Contact, Deal, PipelineStage, Touch
 
 SMALL = 300  # enough people for the tests that are not about volume

@@ -16,8 +16,8 @@ from handoff.models import Handoff
 from leadflow.models import AuditEntry, Event
 from marketing import privacy
 from marketing.models import ConsentRecord, ConsentText, Lead, Suppression, Touchpoint
+from marketing.scoring import lead_score
 from marketing.selectors import email_hash
-from marketing.services import lead_score
 from sales.models import Contact, Deal, Touch
 from tests.conftest import login
 from tests.factories import FormFactory, HandoffFactory, LeadFactory

@@ -10,7 +10,7 @@ from marketing.models import Lead, ScoreEntry, Stage, Touchpoint
 from marketing.tasks import score_lead
 from tests.factories import FormFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scoring_rules")]
 
 
 def capture(form, **fields):

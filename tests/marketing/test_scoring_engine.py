@@ -30,7 +30,7 @@ from marketing.models import (
 from marketing.tasks import score_lead
 from tests.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scoring_rules")]
 
 KINDS = ["form_submit", "page_view", "email_open", "email_click", "webinar", "custom"]
 

@@ -9,7 +9,7 @@ from marketing.models import RescoreJob, ScoringChange, ScoringConfig, ScoringRu
 from tests.conftest import login
 from tests.factories import LeadFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scoring_rules")]
 
 
 def test_only_marketing_sees_the_scoring_pages(cast):
