@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def mql(**fields) -> Lead:
     defaults = {"stage": Stage.MQL, "grade": "B", "engagement_score": 60}
-    return LeadFactory(**{**defaults, **fields})
+    return LeadFactory.create(**{**defaults, **fields})
 
 
 def test_the_first_matching_rule_wins_and_order_decides(cast):
