@@ -3,13 +3,14 @@
 1. Latency: a fast-track form is posted 200 times to gunicorn (``DEBUG=false``); a real
    ``celery worker`` scores each lead, which qualifies it, creates its handoff, routes it
    and notifies the rep. Per lead, the time from the submit to the later of "handoff
-   assigned" and "the rep's notification exists" (both stamped by the database's clock
-   neighbours on this one machine).
-2. Claims: 20,000 handoffs in a team pool, 8 claimer processes calling the real
-   ``handoff_claim_next`` service until the pool is empty; then, on the same table, the
-   same pool again drained by a raw ``UPDATE … FOR UPDATE SKIP LOCKED`` loop (one
-   statement a claim, nothing else). Double claims are counted from what each claimer
-   was told it got.
+   assigned" and "the rep's notification exists" (the rows' timestamps against the
+   client's clock: one machine, one clock).
+2. Claims: two pools of 20,000 handoffs in one table (two teams), vacuumed and analysed
+   alike. 8 claimer processes drain the first through the real ``handoff_claim_next``
+   service (one statement that also writes the owner events, the lead's owner and the
+   clocks' holder); then 8 drain the second with a raw ``UPDATE … FOR UPDATE SKIP LOCKED``
+   loop that only assigns the row. Timing starts when every process is connected. Double
+   claims are counted from what each claimer was told it got.
 
 Run from the project root:
 
@@ -56,9 +57,10 @@ RETURNING h.id
 """
 
 
-def make_fixtures() -> tuple[str, int, list[int]]:
-    """A routing team of 4 reps with a hot fast-track rule and a form; a pool team of reps.
-    Returns the form key, the pool team's id and its reps' ids."""
+def make_fixtures() -> tuple[str, int, int, list[int]]:
+    """A routing team of 4 reps with a hot fast-track rule and a form; a pool team of reps
+    and a second pool team for the raw loop. Returns the form key, the two pool teams' ids
+    and the claimers' ids."""
     from handoff.models import QualificationRule, TeamRouting
     from leadflow.models import Role, Team, User
     from marketing.models import Campaign, Form
@@ -86,7 +88,8 @@ def make_fixtures() -> tuple[str, int, list[int]]:
         User.objects.create_user(username=f"bench-claimer{i}", role=Role.REP, team=pool).pk
         for i in range(16)
     ]
-    return key, pool.pk, claimers
+    raw_pool = Team.objects.create(name="Bench raw pool", timezone="UTC")
+    return key, pool.pk, raw_pool.pk, claimers
 
 
 def fill_pool(team_id: int, n: int) -> None:
@@ -100,7 +103,8 @@ def fill_pool(team_id: int, n: int) -> None:
                 INSERT INTO marketing_lead (email, phone, first_name, last_name, company,
                     job_title, country, stage, source, fit_score, engagement_score, grade,
                     fast_tracked, created_at, updated_at)
-                SELECT 'pool' || g || '@bench.invalid', '', 'Pool', 'Person', 'Co ' || g, '',
+                SELECT 'pool' || %(team)s || '.' || g || '@bench.invalid', '', 'Pool', 'Person',
+                    'Co ' || g, '',
                     '', 'sql', '', 0, 0, 'D', false, now(), now()
                 FROM generate_series(1, %(n)s) AS g
                 RETURNING id
@@ -113,19 +117,15 @@ def fill_pool(team_id: int, n: int) -> None:
             """,
             {"n": n, "team": team_id},
         )
-        cursor.execute("ANALYZE handoff_handoff")
 
 
-def reset_pool(team_id: int) -> None:
+def settle() -> None:
+    """Both contenders start from the same state: no dead rows, fresh statistics."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE handoff_handoff SET assigned_to_id = NULL, assigned_at = NULL "
-            "WHERE team_id = %s",
-            [team_id],
-        )
-        cursor.execute("VACUUM ANALYZE handoff_handoff")
+        for table in ("handoff_handoff", "marketing_lead", "leadflow_event"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
 
 
 # --- Latency --------------------------------------------------------------------------
@@ -263,7 +263,7 @@ def main() -> int:
     redis_url = support.redis_url()
     with support.bench_database(DB_NAME) as database_url:
         support.django_setup(database_url)
-        key, pool_team, claimer_ids = make_fixtures()
+        key, pool_team, raw_team, claimer_ids = make_fixtures()
         env = {
             **support.production_env(),
             "DATABASE_URL": database_url,
@@ -284,17 +284,18 @@ def main() -> int:
 
         from django.db import connections
 
+        # Two equal pools on the same table: one for the service, one for the raw loop.
         fill_pool(pool_team, args.pool)
+        fill_pool(raw_team, args.pool)
+        settle()
         connections.close_all()
         reps = claimer_ids[: args.claimers]
         service_s, service_ids = run_claimers(
             _service_claimer, [(database_url, rep) for rep in reps]
         )
-        reset_pool(pool_team)
+        settle()
         connections.close_all()
-        raw_s, raw_ids = run_claimers(
-            _raw_claimer, [(database_url, rep, pool_team) for rep in reps]
-        )
+        raw_s, raw_ids = run_claimers(_raw_claimer, [(database_url, rep, raw_team) for rep in reps])
         if len(service_ids) != args.pool or len(raw_ids) != args.pool:
             raise RuntimeError(f"claimed {len(service_ids)} and {len(raw_ids)} of {args.pool}")
         connections.close_all()
