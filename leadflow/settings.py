@@ -220,10 +220,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Publishing from a web request tries once more, briefly, then gives up: the row is in the
-# database already and the sweeper will enqueue it. A request never waits on a dead Redis.
+# Publishing tries once and gives up: the row is in the database already and a sweeper
+# will enqueue it. A retry would double the wait on a hung Redis (a timeout, a reconnect
+# that times out too); a connection gone stale when Redis restarted costs a delay, no more.
+# A request never waits on Redis for more than one broker timeout.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
-    "max_retries": 1,
+    "max_retries": 0,
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.2,
