@@ -63,6 +63,4 @@ def test_https_responses_carry_hsts_in_production(cast):
     ):
         response = Client().get("/login/", secure=True)
 
-    assert response["Strict-Transport-Security"] == (
-        "max-age=31536000; includeSubDomains; preload"
-    )
+    assert response["Strict-Transport-Security"] == ("max-age=31536000; includeSubDomains; preload")
