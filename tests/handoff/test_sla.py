@@ -23,6 +23,7 @@ from leadflow.models import Event, Notification
 from marketing.models import Stage
 from sales import services as sales
 from tests.factories import HandoffFactory, LeadFactory
+from tests.sales.conftest import migrations_data  # noqa: F401 -- the pipeline, if flushed
 
 pytestmark = pytest.mark.django_db
 
@@ -174,6 +175,7 @@ def test_a_recycled_lead_that_qualifies_again_gets_a_new_handoff_with_history(ca
     assert SlaDeadline.objects.filter(handoff=second, state="open").count() == 2
 
 
+@pytest.mark.usefixtures("migrations_data")
 def test_a_won_deal_is_announced_to_the_team_but_not_to_who_won_it(cast):
     from django.urls import reverse
 
