@@ -50,6 +50,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             names.append("django_db_serialized_rollback")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After a transactional test's flush, the migrations' rows come back at once.
+
+    A serialized test loads them before it runs, but the plain tests that follow it in the
+    same process (xdist gives a worker whole files, in any mix) would find the default
+    pipeline, the SLA tiers and the scoring rules gone. Loading saves by primary key, so
+    the next serialized test's own load finds them in place and changes nothing."""
+    yield
+    contents = getattr(connection, "_test_serialized_contents", None)
+    # After the last test the session's teardown has dropped the test database already.
+    if contents and nextitem is not None and _transactional(item):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            connection.creation.deserialize_db_from_string(contents)
+
+
 @dataclass
 class Cast:
     """The named people of permission tests."""

@@ -304,7 +304,7 @@ def test_two_leads_both_with_sales_cannot_be_merged_and_nothing_changes(cast):
     assert "reject one of them as a duplicate" in response.content.decode()
     assert Lead.objects.count() == 2
     assert Touchpoint.objects.filter(lead=newer).count() == 2
-    assert not AuditEntry.objects.exists()
+    assert not AuditEntry.objects.filter(action__startswith="lead.").exists()
 
 
 def test_marketing_alone_refuses_to_delete_a_lead_that_sales_still_points_at(cast):
