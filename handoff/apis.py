@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from handoff import selectors, services
 from handoff.models import Handoff, RejectReason
 from leadflow.api import scopes
-from leadflow.api.pagination import IdCursorPagination, page_serializer
+from leadflow.api.pagination import page_serializer
 from leadflow.api.schema import errors
 from leadflow.api.views import Api
 from leadflow.models import Role, Team
@@ -102,7 +102,6 @@ class RejectInput(serializers.Serializer[Any]):
 
 class HandoffsApi(Api):
     scopes = {"GET": scopes.HANDOFFS_READ}
-    pagination = IdCursorPagination
 
     @extend_schema(
         operation_id="handoffs_list",
@@ -120,9 +119,7 @@ class HandoffsApi(Api):
             handoffs = handoffs.filter(status=query.validated_data["status"])
         if query.validated_data.get("mine"):
             handoffs = handoffs.filter(assigned_to=self.user())
-        paginator = self.pagination()
-        rows = paginator.paginate_queryset(handoffs, request, view=self)
-        return paginator.get_paginated_response(HandoffOutput(rows, many=True).data)
+        return self.page(request, handoffs, HandoffOutput)
 
 
 class HandoffApi(Api):

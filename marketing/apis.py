@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from leadflow import uploads
 from leadflow.api import scopes
 from leadflow.api.errors import error_body
-from leadflow.api.pagination import IdCursorPagination, page_serializer
+from leadflow.api.pagination import page_serializer
 from leadflow.api.schema import errors
 from leadflow.api.views import Api
 from marketing import imports, selectors, services, upserts
@@ -505,7 +505,6 @@ CAMPAIGN_EXAMPLE = OpenApiExample(
 
 class CampaignsApi(Api):
     scopes = {"GET": scopes.LEADS_READ, "POST": scopes.LEADS_WRITE}
-    pagination = IdCursorPagination
 
     @extend_schema(
         operation_id="campaigns_list",
@@ -518,9 +517,7 @@ class CampaignsApi(Api):
         examples=[_page_example("campaigns", CAMPAIGN_OUT)],
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination()
-        rows = paginator.paginate_queryset(Campaign.objects.all(), request, view=self)
-        return paginator.get_paginated_response(CampaignOutput(rows, many=True).data)
+        return self.page(request, Campaign.objects.all(), CampaignOutput)
 
     @extend_schema(
         operation_id="campaigns_create",
@@ -598,7 +595,6 @@ class FormOutput(serializers.ModelSerializer[Form]):
 
 class FormsApi(Api):
     scopes = {"GET": scopes.LEADS_READ}
-    pagination = IdCursorPagination
 
     @extend_schema(
         operation_id="forms_list",
@@ -611,9 +607,7 @@ class FormsApi(Api):
         examples=[_page_example("forms", FORM_OUT)],
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination()
-        rows = paginator.paginate_queryset(Form.objects.all(), request, view=self)
-        return paginator.get_paginated_response(FormOutput(rows, many=True).data)
+        return self.page(request, Form.objects.all(), FormOutput)
 
 
 class FormApi(Api):

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from leadflow.api import scopes
-from leadflow.api.pagination import IdCursorPagination, page_serializer
+from leadflow.api.pagination import page_serializer
 from leadflow.api.schema import errors
 from leadflow.api.views import Api
 from leadflow.errors import ApplicationError
@@ -120,7 +120,6 @@ def _deal(request: Request, deal_id: int) -> Deal:
 
 class DealsApi(Api):
     scopes = {"GET": scopes.DEALS_READ, "POST": scopes.DEALS_WRITE}
-    pagination = IdCursorPagination
 
     @extend_schema(
         operation_id="deals_list",
@@ -130,10 +129,8 @@ class DealsApi(Api):
         examples=[DEAL_OUT_EXAMPLE],
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination()
         deals = selectors.deals_visible_to(self.user()).select_related("stage")
-        rows = paginator.paginate_queryset(deals, request, view=self)
-        return paginator.get_paginated_response(DealOutput(rows, many=True).data)
+        return self.page(request, deals, DealOutput)
 
     @extend_schema(
         operation_id="deals_create",
@@ -367,7 +364,6 @@ def _page_example(name: str, row: dict[str, Any]) -> OpenApiExample:
 
 class AccountsApi(Api):
     scopes = {"GET": scopes.DEALS_READ}
-    pagination = IdCursorPagination
 
     @extend_schema(
         operation_id="accounts_list",
@@ -377,11 +373,7 @@ class AccountsApi(Api):
         examples=[_page_example("accounts", ACCOUNT_OUT)],
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination()
-        rows = paginator.paginate_queryset(
-            selectors.accounts_visible_to(self.user()), request, view=self
-        )
-        return paginator.get_paginated_response(AccountOutput(rows, many=True).data)
+        return self.page(request, selectors.accounts_visible_to(self.user()), AccountOutput)
 
 
 class AccountApi(Api):
@@ -400,7 +392,6 @@ class AccountApi(Api):
 
 class ContactsApi(Api):
     scopes = {"GET": scopes.DEALS_READ}
-    pagination = IdCursorPagination
 
     @extend_schema(
         operation_id="contacts_list",
@@ -410,11 +401,7 @@ class ContactsApi(Api):
         examples=[_page_example("contacts", CONTACT_OUT)],
     )
     def get(self, request: Request) -> Response:
-        paginator = self.pagination()
-        rows = paginator.paginate_queryset(
-            selectors.contacts_visible_to(self.user()), request, view=self
-        )
-        return paginator.get_paginated_response(ContactOutput(rows, many=True).data)
+        return self.page(request, selectors.contacts_visible_to(self.user()), ContactOutput)
 
 
 class ContactApi(Api):

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
@@ -16,6 +17,8 @@ from drf_spectacular.views import (
 )
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from leadflow.api import idempotency
@@ -25,6 +28,7 @@ from leadflow.api.auth import (
     BrowserSessionAuthentication,
     ScopePermission,
 )
+from leadflow.api.pagination import IdCursorPagination
 from leadflow.api.throttling import RateState, rate_hit
 from leadflow.models import User
 
@@ -43,6 +47,12 @@ class Api(APIView):
         user = self.request.user
         assert isinstance(user, User)
         return user
+
+    def page(self, request: Request, rows: QuerySet[Any], serializer: type[Serializer]) -> Response:
+        """One page of ``rows`` (keyset on the id, ``cursor`` and ``limit``), serialized."""
+        paginator = IdCursorPagination()
+        page = paginator.paginate_queryset(rows, request, view=self)
+        return paginator.get_paginated_response(serializer(page, many=True).data)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.rate_state = None
