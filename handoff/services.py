@@ -25,6 +25,7 @@ from handoff.models import (
     SlaTier,
     TeamRouting,
 )
+from leadflow import bus
 from leadflow.errors import ApplicationError, ConflictError, NotAllowedError
 from leadflow.models import AuditEntry, Event, NotificationKind, User
 from leadflow.notifications import notification_send
@@ -88,6 +89,7 @@ def handoff_qualify(*, lead_id: int) -> Handoff | None:
         reason=f"{rule.get_sla_tier_display()} handoff to {rule.team.name}",
     )
     handoff_route(handoff=handoff)
+    bus.publish("handoff.created", handoff_id=handoff.pk)
     return handoff
 
 
@@ -169,6 +171,7 @@ def handoff_accept(*, handoff_id: int, user: User) -> Handoff:
     sla.sla_stop(
         handoff_id=handoff.pk, kinds=(SlaDeadline.Kind.ACCEPT,), state=SlaDeadline.State.MET
     )
+    bus.publish("handoff.accepted", handoff_id=handoff.pk)
     return handoff
 
 
@@ -231,6 +234,7 @@ def handoff_reject(
         reason=f"rejected: {RejectReason(reason).label}; re-check on {handoff.recheck_on}",
     )
     _notify_rejected(handoff)
+    bus.publish("handoff.rejected", handoff_id=handoff.pk)
     return handoff
 
 

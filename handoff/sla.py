@@ -29,6 +29,7 @@ from handoff.models import (
     SlaPolicy,
     SlaTier,
 )
+from leadflow import bus
 from leadflow.errors import ApplicationError, NotAllowedError
 from leadflow.models import Event, NotificationKind, Role, Team, User
 from leadflow.notifications import notification_send
@@ -265,6 +266,7 @@ def sla_breach(*, deadline_id: int, now: datetime.datetime) -> bool:
         new_rep = routing.reroute_after_breach(handoff=handoff, lost_by=deadline.rep, now=now)
         breach.rerouted_to = new_rep
         breach.save(update_fields=["rerouted_to"])
+    bus.publish("sla.breached", handoff_id=handoff.pk)
     return True
 
 

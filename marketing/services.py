@@ -17,6 +17,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from leadflow import bus
 from leadflow.errors import ApplicationError
 from leadflow.models import Event, User
 from leadflow.services import enqueue_batched_on_commit, enqueue_on_commit, event_record
@@ -546,6 +547,9 @@ def _lead_capture_once(params: dict[str, Any]) -> CaptureResult:
             return CaptureResult(
                 lead_id=lead_id, created=False, duplicate_submission=True, suppressed=False
             )
+        if created:
+            # Webhooks of "lead.created" are written with the lead (nothing without one).
+            bus.publish("leads.created", lead_ids=[lead_id])
         from marketing.tasks import score_leads
 
         enqueue_batched_on_commit(score_leads, lead_id)

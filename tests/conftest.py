@@ -68,6 +68,14 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
             connection.creation.deserialize_db_from_string(contents)
 
 
+@pytest.fixture(autouse=True)
+def _webhook_subscriptions_forgotten() -> None:
+    """A test's endpoints are rolled back, not deleted: forget what they subscribed."""
+    from leadflow.api import webhooks
+
+    webhooks.subscriptions_forget()
+
+
 @dataclass
 class Cast:
     """The named people of permission tests."""

@@ -33,6 +33,8 @@ import requests
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -222,11 +224,29 @@ def endpoint_secret_rotate(
 # --- Emitting -----------------------------------------------------------------------------
 
 
+# Form capture asks for every lead whether anyone wants "lead.created": the answer is kept
+# for a few seconds per process. Saving or deleting an endpoint here forgets it at once;
+# the other processes see the change within SUBSCRIBED_TTL.
+SUBSCRIBED_TTL = 10.0
+_subscribed: dict[str, tuple[float, bool]] = {}
+
+
 def subscribed(event_type: str) -> bool:
     """Whether any active endpoint wants ``event_type`` (callers skip building payloads)."""
-    return WebhookEndpoint.objects.filter(
+    now = time.monotonic()
+    known = _subscribed.get(event_type)
+    if known is not None and known[0] > now:
+        return known[1]
+    answer = WebhookEndpoint.objects.filter(
         is_active=True, event_types__contains=[event_type]
     ).exists()
+    _subscribed[event_type] = (now + SUBSCRIBED_TTL, answer)
+    return answer
+
+
+@receiver([post_save, post_delete], sender=WebhookEndpoint)
+def subscriptions_forget(**_: Any) -> None:
+    _subscribed.clear()
 
 
 def webhook_emit(event_type: str, data: dict[str, Any]) -> int:

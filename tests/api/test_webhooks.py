@@ -274,3 +274,46 @@ def test_domain_events_on_the_bus_become_deliveries(cast):
     assert WebhookDelivery.objects.get(event_type="sla.breached").payload["handoff"]["id"] == (
         handoff.pk
     )
+
+
+def test_accepting_and_rejecting_a_handoff_become_deliveries(cast):
+    from handoff import services as handoffs
+    from handoff.models import RejectReason
+    from tests.factories import HandoffFactory
+
+    webhooks.endpoint_create(
+        created_by=cast.admin,
+        url="http://127.0.0.1:9/hook",
+        event_types=["handoff.accepted", "handoff.rejected"],
+    )
+    accepted = HandoffFactory(team=cast.team, assigned_to=cast.rep)
+    rejected = HandoffFactory(team=cast.team, assigned_to=cast.rep)
+
+    handoffs.handoff_accept(handoff_id=accepted.pk, user=cast.rep)
+    handoffs.handoff_reject(handoff_id=rejected.pk, user=cast.rep, reason=RejectReason.NO_BUDGET)
+
+    sent = dict(
+        WebhookDelivery.objects.values_list("event_type", "payload__handoff__id").order_by("id")
+    )
+    assert sent == {"handoff.accepted": accepted.pk, "handoff.rejected": rejected.pk}
+
+
+def test_a_lead_captured_by_a_form_becomes_a_lead_created_delivery(cast):
+    from marketing import services as marketing
+    from tests.factories import FormFactory
+
+    webhooks.endpoint_create(
+        created_by=cast.admin, url="http://127.0.0.1:9/hook", event_types=["lead.created"]
+    )
+    form = FormFactory(campaign__owner=cast.marketer)
+    data = marketing.CaptureInput(email="Visitor@Example.com")
+
+    first = marketing.lead_capture(form=form, data=data)
+    again = marketing.lead_capture(form=form, data=data)  # the same person: no new lead
+
+    assert first.created and not again.created
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.event_type, delivery.payload["lead"]["email"]) == (
+        "lead.created",
+        "visitor@example.com",
+    )
