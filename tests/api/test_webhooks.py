@@ -311,7 +311,8 @@ def test_a_lead_captured_by_a_form_becomes_a_lead_created_delivery(cast):
     first = marketing.lead_capture(form=form, data=data)
     again = marketing.lead_capture(form=form, data=data)  # the same person: no new lead
 
-    assert first.created and not again.created
+    assert first.created
+    assert not again.created
     delivery = WebhookDelivery.objects.get()
     assert (delivery.event_type, delivery.payload["lead"]["email"]) == (
         "lead.created",
