@@ -24,7 +24,10 @@ def column(page: Page, name: str) -> Locator:
 
 
 def drag(page: Page, card: Locator, target: Locator) -> None:
-    """Drag with real mouse moves (SortableJS listens to pointer events)."""
+    """Drag with real mouse moves (SortableJS listens to pointer events), once the board
+    (re-rendered by htmx after a move) has its lists made sortable again."""
+    expect(target.locator(".cards")).to_have_attribute("data-sortable", "1")
+    expect(card.locator("xpath=..")).to_have_attribute("data-sortable", "1")
     start = card.locator(".amount").bounding_box()
     end = target.locator(".cards").bounding_box()
     assert start is not None
