@@ -465,9 +465,9 @@ def lead_merge(
         old_value=other.pk,
         new_value=survivor.pk,
     )
-    from marketing.tasks import score_lead
+    from marketing.tasks import score_leads
 
     # The ledger now holds both leads' fit entries; re-scoring writes the correcting
     # deltas. scored_at = NULL lets the sweeper do it if the queue is down.
-    enqueue_on_commit(score_lead, survivor.pk)
+    enqueue_on_commit(score_leads, [survivor.pk])
     return Lead.objects.get(pk=survivor.pk)

@@ -644,9 +644,9 @@ def activity_record(
     if last is None or last.created_at <= occurred_at:
         changes["last_touch"] = touch
     Lead.objects.filter(pk=lead.pk).update(**changes)
-    from marketing.tasks import score_lead
+    from marketing.tasks import score_leads
 
-    enqueue_on_commit(score_lead, lead.pk)
+    enqueue_on_commit(score_leads, [lead.pk])
     return touch
 
 

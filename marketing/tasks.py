@@ -9,17 +9,6 @@ from marketing import imports, predictive, scoring, selectors
 
 
 @shared_task(
-    name="marketing.score_lead",
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
-def score_lead(lead_id: int) -> None:
-    scoring.lead_score(lead_id=lead_id)
-
-
-@shared_task(
     name="marketing.score_leads",
     autoretry_for=(OperationalError,),
     retry_backoff=True,
@@ -27,7 +16,8 @@ def score_lead(lead_id: int) -> None:
     max_retries=5,
 )
 def score_leads(lead_ids: list[int]) -> None:
-    """Score captured leads; the web sends them in batches (``enqueue_batched_on_commit``)."""
+    """Score these leads. Capture sends them batched (``enqueue_batched_on_commit``),
+    the sweeper and the API in lists of their own; a single lead is a list of one."""
     for lead_id in lead_ids:
         scoring.lead_score(lead_id=lead_id)
 

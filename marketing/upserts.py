@@ -232,10 +232,9 @@ def _after_write(created: list[int | None], score_now: bool) -> None:
     if ids:
         bus.publish("leads.created", lead_ids=ids)
     if score_now:
-        from marketing.tasks import score_lead
+        from marketing.tasks import score_leads
 
-        for lead_id in ids:
-            enqueue_on_commit(score_lead, lead_id)
+        enqueue_on_commit(score_leads, ids)
 
 
 def _repeats_refuse(rows: dict[int, dict[str, Any]], results: list[ItemResult]) -> None:
@@ -492,9 +491,9 @@ def lead_update(*, lead_id: int, data: object, actor: User | None) -> Lead:
     except IntegrityError as exc:  # another request took the address meanwhile
         result.fail("conflict", "email", _("Another lead has this value."))
         raise LeadInputError(result) from exc
-    from marketing.tasks import score_lead
+    from marketing.tasks import score_leads
 
-    enqueue_on_commit(score_lead, lead.pk)
+    enqueue_on_commit(score_leads, [lead.pk])
     lead.refresh_from_db()
     return lead
 

@@ -7,7 +7,7 @@ from handoff.models import Handoff
 from leadflow.models import Event
 from marketing import services
 from marketing.models import Lead, ScoreEntry, Stage, Touchpoint
-from marketing.tasks import score_lead
+from marketing.tasks import score_leads
 from tests.factories import FormFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scoring_rules")]
@@ -21,7 +21,7 @@ def capture(form, **fields):
 
 def test_score_is_the_sum_of_its_ledger_and_explains_every_point():
     lead_id = capture(FormFactory(), job_title="Head of Growth", company_size=800, country="US")
-    score_lead(lead_id)
+    score_leads([lead_id])
 
     lead = Lead.objects.get(pk=lead_id)
     assert (lead.fit_score, lead.engagement_score, lead.grade) == (45, 10, "A")
@@ -38,11 +38,11 @@ def test_score_is_the_sum_of_its_ledger_and_explains_every_point():
 
 def test_scoring_twice_changes_nothing():
     lead_id = capture(FormFactory(), email="someone@gmail.com", company_size=10)
-    score_lead(lead_id)
+    score_leads([lead_id])
     entries = ScoreEntry.objects.count()
     events = Event.objects.count()
 
-    score_lead(lead_id)
+    score_leads([lead_id])
 
     assert ScoreEntry.objects.count() == entries
     assert Event.objects.count() == events
@@ -51,7 +51,7 @@ def test_scoring_twice_changes_nothing():
 
 def test_a_score_change_is_an_event_with_old_and_new_values():
     lead_id = capture(FormFactory(), company_size=250)
-    score_lead(lead_id)
+    score_leads([lead_id])
 
     event = Event.objects.get(subject_id=lead_id, kind="score")
     assert (event.old_value, event.new_value, event.rule) == ("D 0/0", "B 20/10", "scoring")
@@ -63,7 +63,7 @@ def test_engaged_b_grade_lead_becomes_mql_and_gets_a_routed_handoff(rules, cast)
     lead = Lead.objects.get(pk=lead_id)
     for _ in range(4):
         Touchpoint.objects.create(lead=lead, kind="form_submit", campaign=form.campaign)
-    score_lead(lead_id)
+    score_leads([lead_id])
 
     lead.refresh_from_db()
     assert lead.stage == Stage.SQL
@@ -81,7 +81,7 @@ def test_engaged_b_grade_lead_becomes_mql_and_gets_a_routed_handoff(rules, cast)
 
 def test_a_fast_track_form_makes_an_mql_and_a_hot_handoff_at_once(rules, cast):
     lead_id = capture(FormFactory(fast_track=True), email="ceo@smallco.com")
-    score_lead(lead_id)
+    score_leads([lead_id])
 
     handoff = Handoff.objects.get(lead_id=lead_id)
     assert handoff.sla_tier == "hot"
@@ -91,7 +91,7 @@ def test_a_fast_track_form_makes_an_mql_and_a_hot_handoff_at_once(rules, cast):
 
 def test_a_lead_below_the_thresholds_stays_a_lead(rules):
     lead_id = capture(FormFactory(), email="x@gmail.com")
-    score_lead(lead_id)
+    score_leads([lead_id])
 
     assert Lead.objects.get(pk=lead_id).stage == Stage.LEAD
     assert not Handoff.objects.exists()
@@ -103,5 +103,5 @@ def test_the_sweeper_finds_leads_whose_scoring_never_ran(settings):
     settings.LEADFLOW_SWEEP_AFTER_SECONDS = 0
     lead_id = capture(FormFactory())
     assert lead_id in leads_unscored_ids(older_than_seconds=0)
-    score_lead(lead_id)
+    score_leads([lead_id])
     assert lead_id not in leads_unscored_ids(older_than_seconds=0)

@@ -27,7 +27,7 @@ from marketing.models import (
     Stage,
     Touchpoint,
 )
-from marketing.tasks import score_lead
+from marketing.tasks import score_leads
 from tests.factories import LeadFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scoring_rules")]
@@ -376,7 +376,7 @@ def test_the_same_activity_sent_twice_is_one():
 def test_a_contact_sales_activity_makes_a_hot_handoff_at_once(rules, cast):
     lead = LeadFactory(email="cfo@smallco.com")
     activity(lead, "contact_sales")
-    score_lead(lead.pk)
+    score_leads([lead.pk])
     lead.refresh_from_db()
     assert lead.stage == Stage.SQL
     handoff = Handoff.objects.get(lead=lead)
