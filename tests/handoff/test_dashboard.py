@@ -240,6 +240,10 @@ def test_every_number_links_to_as_many_records(cast):
     campaign = CampaignFactory.create()
     worked(cast, cast.team, convert=True, win=True, campaign=campaign)
     worked(cast, cast.other_team, accept=False, campaign=campaign)
+    # One left in the team pool: its records row names no rep, and must still render.
+    HandoffFactory.create(
+        team=cast.team, lead=LeadFactory.create(stage=Stage.SQL, campaign=campaign)
+    )
     rollups.rollups_refresh()
     client = login(cast.manager)
     page = client.get(reverse("handoff:dashboard"), {"period": "30"}).content.decode()
@@ -259,6 +263,8 @@ def test_every_number_links_to_as_many_records(cast):
         if key == "pipeline":
             continue  # money, not records: they link to the deals behind them
         assert client.get(unescape(url)).context["total"] == int(figure.replace(",", ""))
+    pool = client.get(reverse("handoff:dashboard_records"), {"figure": "sqls", "period": "30"})
+    assert "Team pool" in pool.content.decode()
     bad = client.get(reverse("handoff:dashboard_records"), {"figure": "nonsense"})
     assert bad.status_code == 400
 
