@@ -227,9 +227,8 @@ def handoff_reject(
         kinds=(SlaDeadline.Kind.TOUCH,),
         state=SlaDeadline.State.CANCELLED,
     )
-    marketing.lead_stage_change(
+    marketing.lead_recycle(
         lead_id=handoff.lead_id,
-        stage=Stage.RECYCLED,
         actor=user,
         reason=f"rejected: {RejectReason(reason).label}; re-check on {handoff.recheck_on}",
     )

@@ -49,6 +49,8 @@ class LeadOutput(serializers.ModelSerializer[Lead]):
             "source",
             "fit_score",
             "engagement_score",
+            # Set when sales sent the lead back; engagement counts only activity since.
+            "engagement_reset_at",
             "score",
             "grade",
             "created_at",

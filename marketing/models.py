@@ -221,6 +221,9 @@ class Lead(models.Model):
     # Set by the daily decay when engagement fell below the MQL threshold after the lead
     # had passed it; cleared when it rises again. A handed-off lead keeps its stage.
     engagement_lapsed_at = models.DateTimeField(_("engagement lapsed"), null=True, blank=True)
+    # Set when sales sent the lead back (recycled): engagement counts only the activity
+    # after it, so the lead qualifies again on new interest, not on what sales turned down.
+    engagement_reset_at = models.DateTimeField(_("engagement reset"), null=True, blank=True)
     # The predictive model's probability of becoming a customer (None: no model yet).
     win_probability = models.FloatField(_("win probability"), null=True, blank=True)
 
@@ -257,6 +260,13 @@ class Lead(models.Model):
                 fields=["campaign"],
                 include=["stage", "mql_at", "sql_at"],
                 name="lead_campaign_funnel_idx",
+            ),
+            # Scoring leaves out activity before a lead's reset; few leads have one.
+            models.Index(
+                fields=["id"],
+                include=["engagement_reset_at"],
+                name="lead_engagement_reset_idx",
+                condition=Q(engagement_reset_at__isnull=False),
             ),
             # The sweeper: leads whose scoring task never ran.
             models.Index(

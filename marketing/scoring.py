@@ -33,6 +33,7 @@ from django.db import connection, transaction
 from django.db.models import F, Max, Min, Q
 from django.db.models.functions import Coalesce, Now
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -294,7 +295,14 @@ _ACTIVITY_MATCH = (
     "t.kind = r.kind AND (r.pattern = '' OR "
     "(CASE WHEN t.kind = 'custom' THEN t.event_name ELSE t.landing_page END) ~* r.pattern)"
 )
-_ACTIVITY_SCOPE = "t.lead_id BETWEEN %(lo)s AND %(hi)s AND NOT t.lead_id = ANY(%(erased)s)"
+# Activity before the lead's engagement reset (sales recycled it) is worth nothing: read
+# through lead_engagement_reset_idx, a small index, so a pass over every lead stays a
+# hash anti-join against the few recycled ones.
+_ACTIVITY_SCOPE = (
+    "t.lead_id BETWEEN %(lo)s AND %(hi)s AND NOT t.lead_id = ANY(%(erased)s) "
+    "AND NOT EXISTS (SELECT 1 FROM marketing_lead AS reset WHERE reset.id = t.lead_id "
+    "AND reset.id BETWEEN %(lo)s AND %(hi)s AND reset.engagement_reset_at > t.created_at)"
+)
 
 
 def _wanted_engagement(rules: Sequence[ScoringRule]) -> Query:
@@ -1038,6 +1046,31 @@ def lead_score(*, lead_id: int) -> Lead | None:
     return Lead.objects.get(pk=lead_id)
 
 
+@transaction.atomic
+def lead_engagement_reset(*, lead_id: int, reason: str) -> None:
+    """Start the lead's engagement again from zero: its activity so far, and a fast-track
+    request among it, no longer count (the ledger writes the corrections, and the score
+    event says why). Called when sales recycles the lead; a pass over every lead never
+    qualifies a recycled one, so this cannot hand it back by itself.
+    """
+    lock_for_one_lead()
+    # The clock of the app, as for touchpoints: not the transaction's start.
+    now = timezone.now()
+    Lead.objects.filter(pk=lead_id).update(
+        engagement_reset_at=now, fast_tracked=False, updated_at=now
+    )
+    version = ScoringChange.objects.aggregate(last=Max("version"))["last"] or 0
+    ledger_run(
+        lo=lead_id,
+        hi=lead_id,
+        rules=active_rules(),
+        cfg=config(),
+        reconcile_rule_ids=None,
+        version=version,
+        rule=reason,
+    )
+
+
 # --- Explaining a score -------------------------------------------------------------------
 
 
@@ -1111,6 +1144,14 @@ def lead_score_explain(*, lead_id: int) -> Explanation:
     )
     engagement = int((total / DECAY_SCALE).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     grade = grade_for(fit, cfg=cfg)
+    sentences = _sentences(cfg, fit=fit, engagement=engagement, grade=grade, lines=lines)
+    reset_at = Lead.objects.filter(pk=lead_id).values_list("engagement_reset_at", flat=True)
+    if since := reset_at.first():
+        sentences.insert(
+            1,
+            _("Engagement counts only activity since %(date)s, when sales sent the lead back.")
+            % {"date": date_format(timezone.localtime(since), "SHORT_DATE_FORMAT")},
+        )
     return Explanation(
         fit=fit,
         engagement=engagement,
@@ -1118,7 +1159,7 @@ def lead_score_explain(*, lead_id: int) -> Explanation:
         as_of=day,
         half_life_days=cfg.half_life_days,
         lines=lines,
-        sentences=_sentences(cfg, fit=fit, engagement=engagement, grade=grade, lines=lines),
+        sentences=sentences,
     )
 
 

@@ -689,6 +689,15 @@ def lead_stage_change(
 
 
 @transaction.atomic
+def lead_recycle(*, lead_id: int, actor: User | None, reason: str) -> Lead:
+    """Sales sent the lead back: it is recycled, and its engagement starts again from zero,
+    so it comes back to sales only on new activity (the score event carries ``reason``)."""
+    lead_stage_change(lead_id=lead_id, stage=Stage.RECYCLED, actor=actor, reason=reason)
+    scoring.lead_engagement_reset(lead_id=lead_id, reason=f"engagement reset: {reason}")
+    return Lead.objects.get(pk=lead_id)
+
+
+@transaction.atomic
 def lead_owner_change(
     *, lead_id: int, owner: User | None, actor: User | None = None, rule: str = "", reason: str = ""
 ) -> None:

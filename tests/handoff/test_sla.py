@@ -155,9 +155,12 @@ def test_a_recycled_lead_that_qualifies_again_gets_a_new_handoff_with_history(ca
     services.handoff_reject(handoff_id=first.pk, user=first.assigned_to, reason="no_budget")
     lead.refresh_from_db()
     assert lead.stage == Stage.RECYCLED
-    # Marketing re-qualifies it later (scoring moves it to MQL again).
+    assert not lead.fast_tracked  # the old demo request no longer counts
+    # A new demo request later, and scoring moves it to MQL again.
     from marketing import services as marketing
+    from marketing.models import Lead
 
+    Lead.objects.filter(pk=lead.pk).update(fast_tracked=True)
     marketing.lead_stage_change(lead_id=lead.pk, stage=Stage.MQL, rule="scoring")
     second = services.handoff_qualify(lead_id=lead.pk)
     assert second is not None
@@ -192,3 +195,57 @@ def test_a_won_deal_is_announced_to_the_team_but_not_to_who_won_it(cast):
         Notification.objects.filter(kind="deal.won").values_list("user__username", flat=True)
     )
     assert told == {"rep2", "manager"}
+
+
+def test_a_rejected_lead_starts_its_engagement_again_and_returns_only_on_new_activity(
+    cast, rules, scoring_rules
+):
+    from marketing import scoring
+    from marketing import services as marketing
+    from marketing.models import Lead, Touchpoint
+    from marketing.tasks import score_leads
+    from tests.factories import FormFactory
+
+    form = FormFactory()
+    data = marketing.CaptureInput(
+        email="dir@bigco.com", company_size=500, job_title="Director IT", country="US"
+    )
+    lead_id = marketing.lead_capture(form=form, data=data).lead_id
+    for _ in range(4):
+        Touchpoint.objects.create(lead_id=lead_id, kind="form_submit", campaign=form.campaign)
+    score_leads([lead_id])
+    first = Handoff.objects.get(lead_id=lead_id)
+    assert first.score_snapshot["engagement"] == 50
+
+    services.handoff_reject(handoff_id=first.pk, user=first.assigned_to, reason="no_budget")
+
+    lead = Lead.objects.get(pk=lead_id)
+    assert (lead.stage, lead.engagement_score, lead.fast_tracked) == ("recycled", 0, False)
+    assert lead.engagement_reset_at is not None
+    reset = Event.objects.filter(subject_id=lead_id, kind="score").latest("id")
+    assert reset.rule.startswith("engagement reset: rejected: No budget")
+    explained = scoring.lead_score_explain(lead_id=lead_id)
+    assert explained.engagement == 0
+    assert any("since" in sentence for sentence in explained.sentences)
+    # Scoring again, a pass over every lead, keeps the reset: the old activity is gone.
+    score_leads([lead_id])
+    scoring.ledger_run(
+        lo=lead_id,
+        hi=lead_id,
+        rules=scoring.active_rules(),
+        cfg=scoring.config(),
+        reconcile_rule_ids=None,
+    )
+    lead.refresh_from_db()
+    assert (lead.stage, lead.engagement_score) == ("recycled", 0)
+
+    # New interest brings it back, on the new activity alone.
+    for _ in range(4):
+        Touchpoint.objects.create(lead_id=lead_id, kind="form_submit", campaign=form.campaign)
+    score_leads([lead_id])
+    lead.refresh_from_db()
+    assert (lead.stage, lead.engagement_score) == ("recycled", 40)
+    Touchpoint.objects.create(lead_id=lead_id, kind="form_submit", campaign=form.campaign)
+    score_leads([lead_id])
+    second = Handoff.objects.filter(lead_id=lead_id).exclude(pk=first.pk).get()
+    assert second.score_snapshot["engagement"] == 50
