@@ -1,11 +1,11 @@
 """Re-scoring at scale: a rule change over a million leads and five million activities.
 
 Creates its own database, fills it set-wise (``INSERT … SELECT generate_series``) with
-leads of varied fit and activities of every kind over half a year, builds their ledger with
-the engine itself (every rule reconciled, timed as "initial"), runs ``VACUUM ANALYZE`` as
-autovacuum would have, then changes one engagement rule through the service a marketer's
-save calls and runs the re-score job in this process, timed. The database is dropped at
-the end. Run from the project root:
+leads of varied fit (the recycled ones with an engagement reset) and activities of every
+kind over half a year, builds their ledger with the engine itself (every rule reconciled,
+timed as "initial"), runs ``VACUUM ANALYZE`` as autovacuum would have, then changes one
+engagement rule through the service a marketer's save calls and runs the re-score job in
+this process, timed. The database is dropped at the end. Run from the project root:
 
     .venv/bin/python bench/rescore.py [--leads 1000000] [--activities 5000000]
 
@@ -91,6 +91,11 @@ def seed(*, leads: int, activities: int) -> dict[str, float]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT setseed(0.42)")
         cursor.execute(_LEADS_SQL, {"n": leads})
+        # Sales sent the recycled ones back at some point: their earlier activity is void.
+        cursor.execute(
+            "UPDATE marketing_lead SET engagement_reset_at = now() - random() * "
+            "interval '180 days' WHERE stage = 'recycled'"
+        )
         cursor.execute("SELECT MIN(id), MAX(id) FROM marketing_lead")
         first, last = cursor.fetchone()
         cursor.execute(_ACTIVITIES_SQL, {"n": activities, "first": first, "last": last})
