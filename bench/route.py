@@ -93,7 +93,7 @@ def make_fixtures() -> tuple[str, int, int, list[int]]:
 
 
 def fill_pool(team_id: int, n: int) -> None:
-    """``n`` pending, unassigned handoffs (one lead each) in the team's pool, by SQL."""
+    """``n`` pending, unassigned handoffs (one scored SQL lead each) in the team's pool."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -102,10 +102,10 @@ def fill_pool(team_id: int, n: int) -> None:
             WITH leads AS (
                 INSERT INTO marketing_lead (email, phone, first_name, last_name, company,
                     job_title, country, stage, source, fit_score, engagement_score, grade,
-                    fast_tracked, created_at, updated_at)
+                    fast_tracked, scored_at, created_at, updated_at)
                 SELECT 'pool' || %(team)s || '.' || g || '@bench.invalid', '', 'Pool', 'Person',
                     'Co ' || g, '',
-                    '', 'sql', '', 0, 0, 'D', false, now(), now()
+                    '', 'sql', '', 0, 0, 'D', false, now(), now(), now()
                 FROM generate_series(1, %(n)s) AS g
                 RETURNING id
             )

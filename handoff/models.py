@@ -154,9 +154,10 @@ class Handoff(models.Model):
                 condition=Q(status__in=["pending", "accepted"]),
             ),
             # The team pool and claim-next: unassigned pending handoffs of a team, hot
-            # first ("hot" sorts before "standard"), then oldest first.
+            # first ("hot" sorts before "standard"), then oldest first, in the exact order
+            # claim-next sorts by, so a claim reads one index entry and sorts nothing.
             models.Index(
-                fields=["team", "sla_tier", "handed_off_at"],
+                fields=["team", "sla_tier", "handed_off_at", "id"],
                 name="handoff_pool_idx",
                 condition=Q(status="pending", assigned_to=None),
             ),

@@ -13,7 +13,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+import psycopg
 from django.conf import settings
+from django.db import connections
 
 REPLICA = "replica"
 
@@ -47,3 +49,22 @@ class ReplicaRouter:
 
     def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool:
         return db == "default"
+
+
+def prepared_fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """Run ``sql`` on the default connection as a server-side prepared statement and return
+    its first row.
+
+    Django binds parameters on the client, so Postgres parses and plans every statement
+    anew. For a hot statement whose planning costs more than running it (the pool claim:
+    a dozen CTEs planned in about a millisecond, executed in a fraction of one), this
+    prepares it once per connection and then only executes it. It goes through Django's
+    error translation and its execute wrappers are skipped, so it does not show in
+    ``connection.queries``. Behind PgBouncer in transaction mode, this needs PgBouncer
+    1.21 or later with ``max_prepared_statements`` set.
+    """
+    connection = connections["default"]
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()

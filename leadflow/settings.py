@@ -142,6 +142,11 @@ if "host" in DATABASES["default"].get("OPTIONS", {}):
     DATABASES["default"]["HOST"] = DATABASES["default"]["OPTIONS"].pop("host")
 # A stalled database must not hang a request for minutes: fail fast, answer 503.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 3)
+# Django binds parameters on the client and psycopg never prepares those statements; a
+# threshold (instead of Django's None, which forbids preparing at all) lets the few hot
+# statements that ask for it be prepared (leadflow.db.prepared_fetchone). No other
+# statement is ever prepared: nothing else runs on a server-binding cursor.
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = 2**31 - 1
 # Connection pooling inside each process (psycopg's pool, Django's "pool" option): with
 # DB_POOL_MAX_SIZE set, the threads of a web or worker process share that many connections
 # instead of holding one each, which caps what each process asks of Postgres. It replaces

@@ -1,0 +1,24 @@
+"""``prepared_fetchone``: the same rows as Django's cursor, prepared once per connection,
+and Django's exceptions on error."""
+
+import pytest
+from django.db import DataError, connection
+
+from leadflow.db import prepared_fetchone
+
+pytestmark = pytest.mark.django_db
+
+SQL = "SELECT %(a)s::int + %(b)s::int"
+
+
+def test_a_prepared_statement_answers_like_a_plain_one_and_is_planned_once():
+    rows = [prepared_fetchone(SQL, {"a": n, "b": 1}) for n in range(3)]
+    assert rows == [(1,), (2,), (3,)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE NOT from_sql")
+        assert cursor.fetchone()[0] >= 1
+
+
+def test_an_error_is_djangos():
+    with pytest.raises(DataError):
+        prepared_fetchone("SELECT 1 / %(zero)s::int", {"zero": 0})
