@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -113,10 +114,26 @@ def _address_allowed(address: str) -> bool:
     )
 
 
-def url_check(url: str) -> None:
+@dataclass(frozen=True)
+class Target:
+    """Where a delivery goes: the URL's parts, and the checked address to connect to."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str
+
+
+def url_check(url: str) -> Target:
     """Refuse a URL that is not http(s), or whose host is (or resolves to) a private,
     loopback, link-local or reserved address, unless that network is allowed by
-    ``LEADFLOW_WEBHOOK_ALLOWED_NETWORKS``: a webhook must not reach into our own network."""
+    ``LEADFLOW_WEBHOOK_ALLOWED_NETWORKS``: a webhook must not reach into our own network.
+
+    Returns the target with one of the checked addresses: a delivery connects to that
+    address, so a name that resolves elsewhere a moment later (DNS rebinding) cannot
+    turn a checked URL into a request to our own network.
+    """
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApplicationError(_("The URL must start with http:// or https://."), field="url")
@@ -136,6 +153,8 @@ def url_check(url: str) -> None:
                 % {"host": parts.hostname},
                 field="url",
             )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, str(infos[0][4][0]))
 
 
 def _event_types_clean(event_types: list[str]) -> list[str]:
@@ -397,24 +416,55 @@ def _post(delivery: WebhookDelivery) -> _Outcome:
     }
     started = time.monotonic()
     try:
-        # Checked again at send time: the host's address may have changed since.
-        url_check(endpoint.url)
-        with requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            excerpt = response.raw.read(500, decode_content=True).decode("utf-8", "replace")
-            code = response.status_code
+        # Checked again at send time, and the connection goes to the address checked.
+        target = url_check(endpoint.url)
+        with _pool(target) as pool:
+            response = _send(pool, target, body=body, headers=headers)
+            excerpt = response.read(500, decode_content=True).decode("utf-8", "replace")
+            code = response.status
         error = "" if 200 <= code < 300 else _("The receiver answered %(code)s.") % {"code": code}
         return _Outcome(code, error, excerpt, int((time.monotonic() - started) * 1000))
     except ApplicationError as exc:
         return _Outcome(None, exc.message, "", 0)
-    except requests.RequestException as exc:
+    except urllib3.exceptions.HTTPError as exc:
         return _Outcome(None, str(exc)[:500], "", int((time.monotonic() - started) * 1000))
+
+
+def _pool(target: Target) -> urllib3.HTTPConnectionPool:
+    """A connection to the target's checked address, with the host's name in SNI and the
+    certificate check over HTTPS. No retries: the delivery log retries."""
+    timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT)
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            target.address,
+            target.port,
+            timeout=timeout,
+            retries=False,
+            server_hostname=target.host,
+            assert_hostname=target.host,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+        )
+    return urllib3.HTTPConnectionPool(target.address, target.port, timeout=timeout, retries=False)
+
+
+def _send(
+    pool: urllib3.HTTPConnectionPool, target: Target, *, body: bytes, headers: dict[str, str]
+) -> urllib3.BaseHTTPResponse:
+    """POST with the host's name in the Host header; no redirects; the body is left for
+    the caller to read (only its start is kept)."""
+    default_port = 443 if target.scheme == "https" else 80
+    host = f"[{target.host}]" if ":" in target.host else target.host  # IPv6
+    if target.port != default_port:
+        host = f"{host}:{target.port}"
+    return pool.urlopen(
+        "POST",
+        target.path,
+        body=body,
+        headers={**headers, "Host": host},
+        redirect=False,
+        preload_content=False,
+    )
 
 
 def delivery_attempt(*, delivery_id: int) -> WebhookDelivery | None:

@@ -318,3 +318,41 @@ def test_a_lead_captured_by_a_form_becomes_a_lead_created_delivery(cast):
         "lead.created",
         "visitor@example.com",
     )
+
+
+def test_a_delivery_connects_to_the_address_that_was_checked(cast, receiver, monkeypatch):
+    """DNS rebinding: the name resolves to an allowed address when checked, and to a private
+    one for anyone who asks again. The delivery must go to the checked address."""
+    import socket
+    import types
+
+    real = socket.getaddrinfo
+    port = receiver.server.server_port
+
+    def checked(host, *args, **kwargs):
+        if host == "hooks.example.test":
+            return real("127.0.0.1", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    def rebound(host, *args, **kwargs):
+        if host == "hooks.example.test":
+            return real("10.0.0.5", *args, **kwargs)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(
+        webhooks, "socket", types.SimpleNamespace(getaddrinfo=checked, IPPROTO_TCP=6)
+    )
+    monkeypatch.setattr(socket, "getaddrinfo", rebound)
+    webhooks.endpoint_create(
+        created_by=cast.admin,
+        url=f"http://hooks.example.test:{port}/hook?team=1",
+        event_types=["deal.won"],
+    )
+    webhooks.webhook_emit("deal.won", {"deal": {"id": 1}})
+    delivery = WebhookDelivery.objects.get()
+    webhooks.delivery_attempt(delivery_id=delivery.pk)
+
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    headers, _body = receiver.requests[0]
+    assert headers["Host"] == f"hooks.example.test:{port}"
