@@ -73,7 +73,7 @@ from phonenumbers.phonenumberutil import (
     region_code_for_country_code,
 )
 
-from leadflow import csv_export
+from leadflow import bus, csv_export
 from leadflow.errors import ApplicationError, ConflictError
 from leadflow.models import User
 from leadflow.services import enqueue_on_commit
@@ -1488,7 +1488,8 @@ _UPSERT_TAIL = """
     SELECT %(subject_type)s, id, 'created', %(actor_id)s::bigint, %(rule)s, '', '', 'lead', now()
     FROM up WHERE inserted
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+    COALESCE(array_agg(id) FILTER (WHERE inserted), '{}') FROM up
 """
 
 
@@ -1622,6 +1623,7 @@ def _import_execute(
     }
     external_mapped = "external_id" in job.mapping.values()
     reader = _Reader(job, layout, cleaner, rejects)
+    new_ids: list[int] = []
     with connection.cursor() as cursor:
         if skip_fk_checks is None:
             skip_fk_checks = _fk_checks_skippable(cursor)
@@ -1665,9 +1667,10 @@ def _import_execute(
                     if check_unaddressed:
                         _claim_known(cursor, mode=job.mode)
                     cursor.execute(sql, params)
-                    created, updated = cursor.fetchone()
+                    created, updated, created_ids = cursor.fetchone()
                     outcome.created += created
                     outcome.updated += updated
+                    new_ids.extend(created_ids)
                 outcome.total = batch.read
                 outcome.rejected = batch.rejected + len(rejects.later)
                 progress.set(
@@ -1687,6 +1690,10 @@ def _import_execute(
             reader.join()
         if skip_fk_checks:
             cursor.execute("SET LOCAL session_replication_role = origin")
+    if new_ids:
+        # Webhooks of "lead.created", written in the job's transaction with the leads (and
+        # with the foreign-key checks back on).
+        bus.publish("leads.created", lead_ids=new_ids)
     # Rows that neither made nor touched a lead and were not rejected: people who exist,
     # in "skip" mode (and erased leads, which are never filled).
     outcome.skipped = outcome.total - outcome.rejected - outcome.created - outcome.updated

@@ -315,6 +315,24 @@ def test_update_mode_fills_only_empty_fields_and_adds_a_touchpoint(cast):
     assert not Event.objects.filter(subject_id=known.pk, kind="created").exists()
 
 
+def test_each_new_person_of_an_import_becomes_a_lead_created_webhook(cast):
+    from leadflow.api import webhooks
+    from leadflow.api.models import WebhookDelivery
+
+    webhooks.endpoint_create(
+        created_by=cast.admin, url="http://127.0.0.1:9/hook", event_types=["lead.created"]
+    )
+    LeadFactory.create(email="person1@company1.example")  # known: updated, not created
+    run(make_job(cast.marketer, csv_bytes([HEADER, person(1), person(2), person(3)])))
+
+    emails = sorted(
+        WebhookDelivery.objects.filter(event_type="lead.created").values_list(
+            "payload__lead__email", flat=True
+        )
+    )
+    assert emails == ["person2@company2.example", "person3@company3.example"]
+
+
 def test_skip_mode_leaves_existing_people_alone(cast):
     known = LeadFactory.create(email="person1@company1.example", company="")
     job = run(make_job(cast.marketer, csv_bytes([HEADER, person(1), person(2)]), mode="skip"))
