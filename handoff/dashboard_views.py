@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -394,7 +394,13 @@ def _targets_table(progress: list[kpis.TargetProgress]) -> Table:
     table = Table(
         "targets",
         _("Targets"),
-        [_("Measure"), _("Target"), _("Done"), _("Progress"), _("On a steady pace by today")],
+        [
+            _("Measure"),
+            _("Target"),
+            pgettext("a target's progress", "Done"),
+            _("Progress"),
+            _("On a steady pace by today"),
+        ],
         empty=_("No targets for this month. A manager sets them under Targets."),
     )
     for t in progress:
