@@ -533,11 +533,57 @@ def seed_demo(*, leads: int = DEMO_LEADS, now: datetime | None = None) -> dict[s
     with connection.cursor() as cursor:
         counts = _Demo(cursor, random.Random(SEED), now or timezone.now()).build(leads)
     counts["targets"] = _targets(now or timezone.now())
+    counts["sla_clocks"] = _open_clocks(now or timezone.now())
     # The dashboard reads rollups: build them now rather than at beat's first tick.
     rollups.rollups_refresh(now=now)
     # The story scored engagement without decay; the worker decays it to today.
     scoring.decay_start()
     return counts
+
+
+# The clocks of the handoffs still open, at their story's deadlines, so that beat warns and
+# breaches them live. Those already past due are recorded as missed, breach included, with
+# no notification: they are history, not news, on a demo's first start.
+_OPEN_CLOCKS_SQL = """
+WITH clocks AS (
+    SELECT h.id AS handoff_id, k.kind, h.assigned_to_id AS rep_id, k.due_at,
+        k.due_at - make_interval(mins => COALESCE(p.warn_minutes, %(default_warn)s)) AS warn_at,
+        h.team_id
+    FROM handoff_handoff AS h
+    LEFT JOIN handoff_slapolicy AS p ON p.tier = h.sla_tier
+    CROSS JOIN LATERAL (VALUES ('accept', h.accept_due_at), ('touch', h.touch_due_at))
+        AS k(kind, due_at)
+    WHERE h.status IN ('pending', 'accepted') AND k.due_at IS NOT NULL
+        AND (k.kind = 'accept' AND h.status = 'pending'
+             OR k.kind = 'touch' AND h.first_touch_at IS NULL)
+), made AS (
+    INSERT INTO handoff_sladeadline
+        (handoff_id, kind, rep_id, due_at, warn_at, warned_at, state, closed_at, created_at)
+    SELECT handoff_id, kind, rep_id, due_at, warn_at,
+        CASE WHEN warn_at <= %(now)s THEN LEAST(warn_at, %(now)s) END,
+        CASE WHEN due_at <= %(now)s THEN 'breached' ELSE 'open' END,
+        CASE WHEN due_at <= %(now)s THEN due_at END, %(now)s
+    FROM clocks
+    RETURNING id, handoff_id, kind, rep_id, due_at, state
+), breaches AS (
+    INSERT INTO handoff_slabreach
+        (deadline_id, handoff_id, kind, team_id, rep_id, due_at, breached_at, rerouted_to_id)
+    SELECT m.id, m.handoff_id, m.kind, h.team_id, m.rep_id, m.due_at,
+        m.due_at + interval '1 minute', NULL
+    FROM made AS m JOIN handoff_handoff AS h ON h.id = m.handoff_id
+    WHERE m.state = 'breached'
+)
+SELECT count(*) FROM made
+"""
+
+
+def _open_clocks(now: datetime) -> int:
+    from handoff.sla import DEFAULT_POLICIES
+
+    default_warn = DEFAULT_POLICIES[SlaTier.STANDARD].warn_minutes
+    with connection.cursor() as cursor:
+        cursor.execute(_OPEN_CLOCKS_SQL, {"now": now, "default_warn": default_warn})
+        return int(cursor.fetchone()[0])
 
 
 # This month's targets (the measure, for everybody, then per team by name): a little

@@ -163,3 +163,31 @@ def test_a_second_run_says_so_and_changes_nothing(db):
     assert second.getvalue().strip() == "Demo data already loaded"
     assert snapshot() == before
     assert Lead.objects.count() == SMALL
+
+
+def test_every_open_handoff_has_its_clocks_and_the_missed_ones_their_breach(db):
+    from django.utils import timezone
+
+    from handoff.models import SlaBreach, SlaDeadline
+
+    now = timezone.now()
+    seed_demo(now=now)  # the whole demo: a small one has no clock still running
+
+    pending = Handoff.objects.filter(status="pending")
+    untouched = Handoff.objects.filter(status__in=["pending", "accepted"], first_touch_at=None)
+    assert pending.exists()
+    for kind, handoffs, due in (
+        ("accept", pending, "accept_due_at"),
+        ("touch", untouched, "touch_due_at"),
+    ):
+        for handoff in handoffs:
+            clock = SlaDeadline.objects.get(handoff=handoff, kind=kind)
+            assert clock.due_at == getattr(handoff, due)
+            assert clock.rep_id == handoff.assigned_to_id
+            assert clock.state == ("breached" if clock.due_at <= now else "open")
+    missed = SlaDeadline.objects.filter(state="breached")
+    assert SlaBreach.objects.count() == missed.count()
+    assert set(SlaBreach.objects.values_list("deadline_id", flat=True)) == set(
+        missed.values_list("id", flat=True)
+    )
+    assert SlaDeadline.objects.filter(state="open").exists()
