@@ -18,12 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from handoff import kpis
-from leadflow.models import Role, Team, User
+from leadflow.models import NotificationKind, Role, Team, User
 from leadflow.notifications import notification_send
 
 # Monday, from this hour (team's local time) on, the digest is due.
 DIGEST_HOUR = 7
-DIGEST_KIND = "review.weekly"
+DIGEST_KIND = NotificationKind.WEEKLY_REVIEW
 
 
 @dataclass(frozen=True)
