@@ -19,6 +19,7 @@ from phonenumbers.phonenumberutil import SUPPORTED_REGIONS
 from leadflow.errors import ApplicationError
 from leadflow.models import Event
 from marketing import imports, tasks
+from marketing.imports import run as import_sql
 from marketing.models import ImportJob, Lead, Suppression, Touchpoint
 from marketing.selectors import email_hash
 from marketing.services import normalize_phone
@@ -431,9 +432,9 @@ def test_a_job_another_worker_holds_is_left_to_it(cast):
 
 
 def test_a_crash_while_writing_leaves_nothing_behind_and_the_job_can_run_again(cast, monkeypatch):
-    monkeypatch.setattr(imports, "BATCH_ROWS", 2)
+    monkeypatch.setattr(import_sql, "BATCH_ROWS", 2)
     calls = []
-    original = imports._rejects_later
+    original = import_sql._rejects_later
 
     def crash_on_the_third_batch(cursor, **kwargs):
         calls.append(1)
@@ -441,7 +442,7 @@ def test_a_crash_while_writing_leaves_nothing_behind_and_the_job_can_run_again(c
             raise RuntimeError("the worker lost its disk")
         return original(cursor, **kwargs)
 
-    monkeypatch.setattr(imports, "_rejects_later", crash_on_the_third_batch)
+    monkeypatch.setattr(import_sql, "_rejects_later", crash_on_the_third_batch)
     job = run(make_job(cast.marketer, csv_bytes([HEADER, *(person(n) for n in range(6))])))
 
     assert job.status == "failed"
@@ -451,7 +452,7 @@ def test_a_crash_while_writing_leaves_nothing_behind_and_the_job_can_run_again(c
     assert not Event.objects.filter(subject_type="marketing.lead").exists()
     assert not job.errors_file
 
-    monkeypatch.setattr(imports, "_rejects_later", original)
+    monkeypatch.setattr(import_sql, "_rejects_later", original)
     imports.import_retry(job_id=job.pk)
     job = run(job)
     assert (job.status, job.created_count) == ("done", 6)
