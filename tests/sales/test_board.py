@@ -190,7 +190,7 @@ def test_the_board_and_the_list_use_a_fixed_number_of_queries(cast, make_deal):
 def test_a_full_column_shows_its_newest_cards_and_links_to_all_in_the_list(
     cast, make_deal, monkeypatch
 ):
-    monkeypatch.setattr(selectors, "BOARD_CARDS_PER_COLUMN", 2)
+    monkeypatch.setattr("sales.selectors.board.BOARD_CARDS_PER_COLUMN", 2)
     deals = [make_deal(cast.rep) for _ in range(3)]
     client = login(cast.rep)
     response = client.get(reverse("sales:board"))
