@@ -19,6 +19,7 @@ from leadflow.models import Event, Role
 from leadflow.services import event_record
 from marketing import selectors
 from marketing.models import Lead, Stage, Touchpoint
+from marketing.selectors import listing
 from tests.conftest import login
 from tests.factories import CampaignFactory, FormFactory, LeadFactory, UserFactory
 
@@ -363,18 +364,18 @@ def test_a_short_list_shows_its_exact_count(cast):
 
 
 def test_a_filtered_count_stops_at_the_cap(cast, monkeypatch):
-    monkeypatch.setattr(selectors, "LEAD_COUNT_CAP", 10)
+    monkeypatch.setattr(listing, "LEAD_COUNT_CAP", 10)
     make_leads(60)
     Lead.objects.update(stage=Stage.MQL)
     LeadFactory.create(stage=Stage.LEAD)
     client = login(cast.marketer)
     assert count_text(client.get(URL, {"stage": "mql"})) == "10+ leads"
-    monkeypatch.setattr(selectors, "LEAD_COUNT_CAP", 100)
+    monkeypatch.setattr(listing, "LEAD_COUNT_CAP", 100)
     assert count_text(client.get(URL, {"stage": "mql"})) == "60 leads"
 
 
 def test_the_unfiltered_count_is_the_planners_estimate_once_the_table_is_large(cast, monkeypatch):
-    monkeypatch.setattr(selectors, "LEAD_COUNT_CAP", 10)
+    monkeypatch.setattr(listing, "LEAD_COUNT_CAP", 10)
     make_leads(60)
     client = login(cast.marketer)
     with connection.cursor() as cursor:
@@ -383,7 +384,7 @@ def test_the_unfiltered_count_is_the_planners_estimate_once_the_table_is_large(c
 
 
 def test_a_count_that_takes_too_long_is_given_up_and_the_page_still_shows(cast, monkeypatch):
-    monkeypatch.setattr(selectors, "LEAD_COUNT_TIMEOUT_MS", 20)
+    monkeypatch.setattr(listing, "LEAD_COUNT_TIMEOUT_MS", 20)
     real_list = selectors.lead_list
 
     def slow_list(**filters):
