@@ -13,8 +13,10 @@ from marketing.models import Form
 
 logger = logging.getLogger(__name__)
 
-# Bump when PublicForm changes shape: old pickles under the old key are then never read.
-_PUBLIC_FORM_CACHE_VERSION = 1
+# Bump when PublicForm changes shape or module: old pickles under the old key are then
+# never read, and processes of the previous release never read the new ones (2: the class
+# moved to marketing.selectors.public_form).
+_PUBLIC_FORM_CACHE_VERSION = 2
 # Form saves through the services forget the cached copy on commit; this bounds how long
 # an edit made elsewhere (the admin, a campaign's UTM source) takes to be seen.
 PUBLIC_FORM_CACHE_SECONDS = 60
