@@ -6,7 +6,8 @@ document.addEventListener("change", (event) => {
   }
 });
 
-// Live countdowns: <time data-deadline="ISO"> shows "12 min left" / "overdue 3 min".
+// Live countdowns: <time data-deadline="ISO"> shows "12 min left" / "overdue by 3 h" /
+// "overdue by 5 d": minutes under two hours, hours under two days, then days.
 function tickDeadlines() {
   const now = Date.now();
   document.querySelectorAll("time[data-deadline]").forEach((el) => {
@@ -15,10 +16,13 @@ function tickDeadlines() {
     const minutes = Math.round((due - now) / 60000);
     // The page supplies the words, already translated, with {n} for the number.
     const abs = Math.abs(minutes);
-    const hours = abs >= 120;
-    const key = (minutes >= 0 ? "left" : "overdue") + (hours ? "-hours" : "-minutes");
+    const [unit, n] =
+      abs >= 2880 ? ["days", Math.round(abs / 1440)]
+      : abs >= 120 ? ["hours", Math.round(abs / 60)]
+      : ["minutes", abs];
+    const key = `${minutes >= 0 ? "left" : "overdue"}-${unit}`;
     const pattern = el.getAttribute(`data-${key}`) || "{n}";
-    el.textContent = pattern.replace("{n}", String(hours ? Math.round(abs / 60) : abs));
+    el.textContent = pattern.replace("{n}", String(n));
     el.classList.toggle("overdue", minutes < 0);
     el.classList.toggle("soon", minutes >= 0 && minutes < 5);
   });

@@ -96,3 +96,38 @@ def test_a_lead_reaches_the_queue_and_the_bell_and_goes_back_to_marketing(
     expect(manager.locator(".messages")).to_contain_text("Saved")
     expect(manager.locator("main")).to_contain_text("Christmas")
     manager.screenshot(path=str(ARTIFACTS / "team_settings.png"), full_page=True)
+
+
+def test_the_queue_counts_down_in_minutes_then_hours_then_days(browser, live_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import HandoffFactory, LeadFactory
+
+    team = TeamFactory(name="Sales East")
+    rep = UserFactory(username="anna", role=Role.REP, team=team)
+    now = timezone.now()
+    fresh = HandoffFactory(
+        team=team,
+        lead=LeadFactory(stage="sql"),
+        assigned_to=rep,
+        accept_due_at=now + timedelta(minutes=10, seconds=20),
+        touch_due_at=now + timedelta(hours=5, minutes=10),
+    )
+    old = HandoffFactory(
+        team=team,
+        lead=LeadFactory(stage="sql"),
+        assigned_to=rep,
+        status="accepted",
+        accepted_at=now - timedelta(days=4),
+        touch_due_at=now - timedelta(days=3, hours=1),
+    )
+
+    page = log_in(browser, live_server.url, "anna")
+    times = page.locator(f"#handoff-{fresh.pk} .deadlines time")
+    expect(times.nth(0)).to_have_text("10 min left")
+    expect(times.nth(1)).to_have_text("5 h left")
+    late = page.locator(f"#handoff-{old.pk} .deadlines time")
+    expect(late).to_have_text("overdue by 3 d")
+    expect(late).to_have_class("overdue")
