@@ -3,13 +3,15 @@ engagement started again from zero when sales recycles it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from leadflow import bus
 from marketing.models import Lead, ScoringChange
-from marketing.scoring.ledger import active_rules, ledger_run, lock_for_one_lead
+from marketing.scoring.ledger import RunResult, active_rules, ledger_run, lock_for_one_lead
 from marketing.scoring.rules import config
 
 
@@ -27,16 +29,7 @@ def lead_score(*, lead_id: int) -> Lead | None:
         # Erasure emptied the fields fit rules read (title, email domain): re-scoring
         # would move the grade of an anonymous lead and, with it, the KPIs it still counts in.
         return lead
-    version = ScoringChange.objects.aggregate(last=Max("version"))["last"] or 0
-    result = ledger_run(
-        lo=lead_id,
-        hi=lead_id,
-        rules=active_rules(),
-        cfg=config(),
-        reconcile_rule_ids=None,
-        version=version,
-        mark_scored=True,
-    )
+    result = _ledger_run_one(lead_id, mark_scored=True)
     if result.new_mql_ids:
         bus.publish("lead.mql", lead_id=lead_id)
     return Lead.objects.get(pk=lead_id)
@@ -55,13 +48,19 @@ def lead_engagement_reset(*, lead_id: int, reason: str) -> None:
     Lead.objects.filter(pk=lead_id).update(
         engagement_reset_at=now, fast_tracked=False, updated_at=now
     )
+    _ledger_run_one(lead_id, rule=reason)
+
+
+def _ledger_run_one(lead_id: int, **options: Any) -> RunResult:
+    """One lead's ledger against every active rule, at the current rule version; the
+    caller holds the scoring lock."""
     version = ScoringChange.objects.aggregate(last=Max("version"))["last"] or 0
-    ledger_run(
+    return ledger_run(
         lo=lead_id,
         hi=lead_id,
         rules=active_rules(),
         cfg=config(),
         reconcile_rule_ids=None,
         version=version,
-        rule=reason,
+        **options,
     )
