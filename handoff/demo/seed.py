@@ -46,7 +46,8 @@ def seed_demo(*, leads: int = DEMO_LEADS, now: datetime | None = None) -> dict[s
 _OPEN_CLOCKS_SQL = """
 WITH clocks AS (
     SELECT h.id AS handoff_id, k.kind, h.assigned_to_id AS rep_id, k.due_at,
-        k.due_at - make_interval(mins => COALESCE(p.warn_minutes, %(default_warn)s)) AS warn_at,
+        k.due_at - make_interval(mins => COALESCE(p.warn_minutes,
+            CASE h.sla_tier WHEN 'hot' THEN %(hot_warn)s ELSE %(standard_warn)s END)) AS warn_at,
         h.team_id
     FROM handoff_handoff AS h
     LEFT JOIN handoff_slapolicy AS p ON p.tier = h.sla_tier
@@ -79,9 +80,13 @@ SELECT count(*) FROM made
 def _open_clocks(now: datetime) -> int:
     from handoff.sla import DEFAULT_POLICIES
 
-    default_warn = DEFAULT_POLICIES[SlaTier.STANDARD].warn_minutes
+    # A tier without its row in force warns as its default policy does.
+    warn = {
+        "hot_warn": DEFAULT_POLICIES[SlaTier.HOT].warn_minutes,
+        "standard_warn": DEFAULT_POLICIES[SlaTier.STANDARD].warn_minutes,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_OPEN_CLOCKS_SQL, {"now": now, "default_warn": default_warn})
+        cursor.execute(_OPEN_CLOCKS_SQL, {"now": now, **warn})
         return int(cursor.fetchone()[0])
 
 
