@@ -285,18 +285,25 @@ WITH cap AS (
         %(default_cap)s
     ) AS n
 ), next AS (
-    SELECT id FROM handoff_handoff
-    WHERE team_id = %(team)s AND status = 'pending' AND assigned_to_id IS NULL
-        -- Counting stops at the cap: the cost does not grow with a rep's queue, and the
-        -- plan stays the same for every rep, so the prepared statement keeps one plan.
-        AND CASE WHEN (SELECT n FROM cap) = 2147483647 THEN true
-            ELSE (SELECT count(*) FROM (
-                      SELECT 1 FROM handoff_handoff m WHERE m.assigned_to_id = %(user)s
-                          AND m.status IN ('pending', 'accepted')
-                      LIMIT (SELECT n FROM cap)) AS open_ones) < (SELECT n FROM cap) END
-    ORDER BY sla_tier, handed_off_at, id
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
+    -- The head of the pool, taken as a bare SKIP LOCKED read; the capacity check sits
+    -- above the lock, not beside it. A condition under FOR UPDATE is re-evaluated, with
+    -- its sub-selects, for every row another claimer has just taken (EvalPlanQual), and
+    -- under contention that doubled the cost of a claim.
+    SELECT id FROM (
+        SELECT id FROM handoff_handoff
+        WHERE team_id = %(team)s AND status = 'pending' AND assigned_to_id IS NULL
+        ORDER BY sla_tier, handed_off_at, id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    ) AS head
+    -- Evaluated once, before the head is read (a one-time filter). Counting stops at
+    -- the cap: the cost does not grow with a rep's queue, and the plan stays the same
+    -- for every rep, so the prepared statement keeps one plan.
+    WHERE CASE WHEN (SELECT n FROM cap) = 2147483647 THEN true
+        ELSE (SELECT count(*) FROM (
+                  SELECT 1 FROM handoff_handoff m WHERE m.assigned_to_id = %(user)s
+                      AND m.status IN ('pending', 'accepted')
+                  LIMIT (SELECT n FROM cap)) AS open_ones) < (SELECT n FROM cap) END
 ), claimed AS (
     UPDATE handoff_handoff h
     SET assigned_to_id = %(user)s, assigned_at = now(), routing_reason = 'claimed from the pool'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from handoff import routing, services
 from handoff.models import Handoff, RepWeight, RoutingRule, SlaDeadline, TeamRouting
@@ -133,6 +134,28 @@ def test_claim_next_takes_the_hottest_then_the_oldest(cast):
     assert (lead_event.old_value, lead_event.new_value) == ("", "rep")
     lead_event = Event.objects.get(subject_type="marketing.lead", subject_id=old_standard.lead_id)
     assert (lead_event.old_value, lead_event.new_value) == ("rep2", "rep")
+
+
+def _nodes(plan):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def test_the_claim_rechecks_nothing_but_the_pool_row_under_its_lock(cast):
+    """Under FOR UPDATE, Postgres re-evaluates every condition beside the lock for each row
+    another claimer has just taken; the capacity check must sit above the lock, not in it."""
+    settings_for(cast.team, max_open_per_rep=3)
+    params = {"user": cast.rep.pk, "team": cast.team.pk, "username": "rep", "default_cap": 25}
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + routing._CLAIM_NEXT, params)
+        (plan,) = cursor.fetchone()[0]
+    locks = [node for node in _nodes(plan["Plan"]) if node["Node Type"] == "LockRows"]
+    assert len(locks) == 1
+    under_lock = list(_nodes(locks[0]))[1:]
+    assert [node["Node Type"] for node in under_lock] == ["Index Scan"]
+    assert under_lock[0]["Index Name"] == "handoff_pool_idx"
+    assert "Subplan Name" not in under_lock[0]
 
 
 def test_a_rep_at_capacity_cannot_claim(cast):
