@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from leadflow import bus
+from leadflow.db import prepared_fetchone
 from leadflow.errors import ApplicationError
 from leadflow.services import enqueue_batched_on_commit
 from marketing import selectors
@@ -293,9 +294,11 @@ def lead_capture(
 
 
 def _lead_capture_once(params: dict[str, Any]) -> CaptureResult:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CAPTURE_MATCH_SQL, params)
-        duplicate_of, suppressed, lead_id, created, touch_id = cursor.fetchone()
+    # Both statements are prepared: planning them costs more than running them.
+    with transaction.atomic():
+        match = prepared_fetchone(_CAPTURE_MATCH_SQL, params)
+        assert match is not None  # the statement always answers one row
+        duplicate_of, suppressed, lead_id, created, touch_id = match
         if suppressed:
             return CaptureResult(
                 lead_id=None, created=False, duplicate_submission=False, suppressed=True
@@ -304,11 +307,11 @@ def _lead_capture_once(params: dict[str, Any]) -> CaptureResult:
             return CaptureResult(
                 lead_id=duplicate_of, created=False, duplicate_submission=True, suppressed=False
             )
-        cursor.execute(
+        stored = prepared_fetchone(
             _CAPTURE_TOUCH_SQL,
             {**params, "lead_id": lead_id, "created": created, "touch_id": touch_id},
         )
-        if cursor.fetchone() is None:
+        if stored is None:
             # A copy of this submission committed after our statement 1 began: it stored
             # everything; undo statement 1, whose lead points at a touchpoint never made.
             transaction.set_rollback(True)

@@ -1,8 +1,10 @@
 """``prepared_fetchone``: the same rows as Django's cursor, prepared once per connection,
-and Django's exceptions on error."""
+seen by Django's query log and execute wrappers, and Django's exceptions on error."""
 
 import pytest
-from django.db import DataError, connection
+from django.db import DataError, connection, transaction
+from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 
 from leadflow.db import prepared_fetchone
 
@@ -26,3 +28,25 @@ def test_a_prepared_statement_answers_like_a_plain_one_and_is_planned_once():
 def test_an_error_is_djangos():
     with pytest.raises(DataError):
         prepared_fetchone("SELECT 1 / %(zero)s::int", {"zero": 0})
+
+
+def test_it_is_logged_and_wrapped_like_any_statement_of_djangos():
+    seen = []
+
+    def spy(execute, sql, params, many, context):
+        seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with CaptureQueriesContext(connection) as logged, connection.execute_wrapper(spy):
+        assert prepared_fetchone(SQL, {"a": 2, "b": 3}) == (5,)
+    assert seen == [SQL]
+    assert [query["sql"] for query in logged.captured_queries] == [SQL]
+
+
+def test_it_refuses_to_run_in_a_broken_transaction():
+    with transaction.atomic():
+        with pytest.raises(DataError), transaction.atomic():
+            prepared_fetchone("SELECT 1 / %(zero)s::int", {"zero": 0})
+        connection.needs_rollback = True
+        with pytest.raises(TransactionManagementError):
+            prepared_fetchone(SQL, {"a": 1, "b": 1})
