@@ -89,6 +89,8 @@ class _Handoffs(_Leads, _Deals):
         # later story (it could qualify again), so the story stops there.
         self._score_until(lead, rejected or self.now)
         del lead.touches[lead.scored :]
+        if rejected is not None:
+            self._engagement_reset(lead, rejected, f"engagement reset: {lead.recycled_because}")
 
     def _available(self, team: Team, at: datetime) -> list[User]:
         return [rep for rep in self.reps[team.pk] if not (rep.is_away and at >= self.away_since)]
@@ -255,4 +257,5 @@ class _Handoffs(_Leads, _Deals):
         self._event(
             (HANDOFF, handoff.pk), Event.Kind.STATUS, at, rep, reason=label, old="open", new=new
         )
-        self._lead_stage(lead, Stage.RECYCLED, at + TICK, rep, reason=f"rejected: {label}")
+        lead.recycled_because = f"rejected: {label}"
+        self._lead_stage(lead, Stage.RECYCLED, at + TICK, rep, reason=lead.recycled_because)

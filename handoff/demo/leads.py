@@ -315,6 +315,38 @@ class _Leads(_Story):
         self._lead_stage(lead, Stage.MQL, m.mql_at, rule="scoring: MQL thresholds", reason=reason)
         return True
 
+    def _engagement_reset(self, lead: _Lead, at: datetime, reason: str) -> None:
+        """As ``marketing.services.lead_recycle``: the engagement so far, and a fast-track
+        request among it, stop counting; the ledger gets the corrections the engine would
+        write (one per activity) and the score event names the reason."""
+        m = lead.model
+        # After the lead's last scoring: the worker may have scored a touch just before.
+        at = max([at, *(entry.created_at for entry in lead.entries)]) + TICK
+        lead.entries += [
+            ScoreEntry(
+                lead_id=m.pk,
+                rule=entry.rule,
+                touchpoint_id=entry.touchpoint_id,
+                occurred_at=entry.occurred_at,
+                axis=entry.axis,
+                points=-entry.points,
+                created_at=at,
+            )
+            for entry in lead.entries
+            if entry.axis == ScoringRule.Axis.ENGAGEMENT
+        ]
+        if m.engagement_score:
+            self._event(
+                (marketing.LEAD, m.pk),
+                Event.Kind.SCORE,
+                at,
+                rule=reason,
+                old=f"{m.grade} {m.fit_score}/{m.engagement_score}",
+                new=f"{m.grade} {m.fit_score}/0",
+            )
+        m.engagement_score, m.fast_tracked, m.engagement_reset_at = 0, False, at
+        m.updated_at = max(m.updated_at, at)
+
     def _entry(
         self, lead: Lead, rule: ScoringRule, touch: Touchpoint | None, at: datetime
     ) -> ScoreEntry:

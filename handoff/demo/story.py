@@ -65,6 +65,7 @@ class _Lead:
     touches: list[Touchpoint] = field(default_factory=list)
     scored: int = 0  # touchpoints scored so far, oldest first
     entries: list[ScoreEntry] = field(default_factory=list)
+    recycled_because: str = ""  # set when sales sent it back
 
 
 class _Story:

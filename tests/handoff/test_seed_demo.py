@@ -13,7 +13,7 @@ from handoff.demo import DEMO_LEADS, PASSWORD, seed_demo
 from handoff.models import Handoff, QualificationRule, TeamRouting
 from leadflow.models import Event, Role, Team, User
 from marketing.models import Campaign, Form, Lead, ScoreEntry, Stage, Touchpoint
-from marketing.scoring import grade_for
+from marketing.scoring import grade_for, lead_score
 from sales.models import Account, Contact, Deal, PipelineStage, Touch
 
 SMALL = 300  # enough people for the tests that are not about volume
@@ -95,6 +95,28 @@ def test_every_lead_score_equals_the_sum_of_its_ledger(db):
         fit + engagement
         for fit, engagement in Lead.objects.values_list("fit_score", "engagement_score")
     )
+
+
+def test_recycled_leads_start_their_engagement_again_as_a_real_reject_leaves_them(db):
+    seed_demo()
+
+    recycled = Lead.objects.filter(stage=Stage.RECYCLED)
+    assert recycled.count() > 10
+    assert not recycled.filter(Q(engagement_reset_at=None) | Q(fast_tracked=True)).exists()
+    assert not recycled.exclude(engagement_score=0).exists()
+    resets = Event.objects.filter(
+        subject_type="marketing.lead",
+        subject_id__in=recycled.values("id"),
+        kind="score",
+        rule__startswith="engagement reset: rejected: ",
+    )
+    assert resets.filter(new_value__endswith="/0").count() == resets.count() > 0
+    # The engine, scoring them now, finds nothing to correct: the demo wrote what it would.
+    entries = ScoreEntry.objects.count()
+    for lead in recycled.order_by("id")[:25]:
+        scored = lead_score(lead_id=lead.pk)
+        assert (scored.fit_score, scored.engagement_score) == (lead.fit_score, 0)
+    assert ScoreEntry.objects.count() == entries
 
 
 def test_each_lead_stage_matches_its_last_handoff_and_its_event_history(db):
