@@ -8,8 +8,6 @@ read-your-writes on the primary, and every write goes there. Without a replica c
 
 from __future__ import annotations
 
-import functools
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,6 +16,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import connections
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 REPLICA = "replica"
 
@@ -53,6 +52,13 @@ class ReplicaRouter:
         return db == "default"
 
 
+class _PreparingCursor(psycopg.Cursor[Any]):
+    """A psycopg cursor that binds on the server and prepares every statement it runs."""
+
+    def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+        return super().execute(query, params, **{**options, "prepare": True})
+
+
 def prepared_fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """Run ``sql`` on the default connection as a server-side prepared statement and return
     its first row.
@@ -61,31 +67,16 @@ def prepared_fetchone(sql: str, params: dict[str, Any]) -> tuple[Any, ...] | Non
     anew. For a hot statement whose planning costs more than running it (the pool claim,
     the two statements of a form capture: CTEs planned in about a millisecond, executed in
     a fraction of one), this prepares it once per connection and then only executes it.
-    Like Django's own cursor, it runs inside the connection's execute wrappers, shows in
-    ``connection.queries`` while queries are logged, and raises Django's exceptions.
-    Parameters are bound on the server: a name may be missing from ``sql`` but not from
-    ``params``, and ``%%`` is a literal ``%``. Behind PgBouncer in transaction mode, this
-    needs PgBouncer 1.21 or later with ``max_prepared_statements`` set.
+    The cursor is wrapped as Django wraps its own, so the statement runs inside the
+    connection's execute wrappers, shows in ``connection.queries`` while queries are
+    logged, and raises Django's exceptions. Parameters are bound on the server: a name may
+    be missing from ``sql`` but not from ``params``, and ``%%`` is a literal ``%``. Behind
+    PgBouncer in transaction mode, this needs PgBouncer 1.21 or later with
+    ``max_prepared_statements`` set.
     """
     connection = connections["default"]
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-
-        def execute(sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
-            connection.validate_no_broken_transaction()
-            with connection.wrap_database_errors:
-                return cursor.execute(sql, params, prepare=True)
-
-        # Innermost first, as Django's CursorWrapper applies them.
-        run = execute
-        for wrapper in reversed(connection.execute_wrappers):
-            run = functools.partial(wrapper, run)
-        started = time.monotonic()
-        try:
-            run(sql, params, False, {"connection": connection, "cursor": cursor})
-        finally:
-            if connection.queries_logged:
-                connection.queries_log.append(
-                    {"sql": sql, "time": f"{time.monotonic() - started:.3f}"}
-                )
+    wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
+    with wrapper(_PreparingCursor(connection.connection), connection) as cursor:
+        cursor.execute(sql, params)
         return cursor.fetchone()

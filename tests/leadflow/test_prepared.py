@@ -40,7 +40,9 @@ def test_it_is_logged_and_wrapped_like_any_statement_of_djangos():
     with CaptureQueriesContext(connection) as logged, connection.execute_wrapper(spy):
         assert prepared_fetchone(SQL, {"a": 2, "b": 3}) == (5,)
     assert seen == [SQL]
-    assert [query["sql"] for query in logged.captured_queries] == [SQL]
+    assert [query["sql"] for query in logged.captured_queries] == [
+        f"QUERY = {SQL!r} - PARAMS = {{'a': 2, 'b': 3}}"
+    ]
 
 
 def test_it_refuses_to_run_in_a_broken_transaction():
