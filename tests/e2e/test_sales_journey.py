@@ -25,9 +25,16 @@ def column(page: Page, name: str) -> Locator:
 
 def drag(page: Page, card: Locator, target: Locator) -> None:
     """Drag with real mouse moves (SortableJS listens to pointer events), once the board
-    (re-rendered by htmx after a move) has its lists made sortable again."""
+    (re-rendered by htmx after a move) has its lists made sortable again.
+
+    SortableJS, in its pointer-event mode, reads where the pointer is every 50 ms, not at
+    each move; so the button is let go only once the card shows in the target column, as
+    a person lets go once they see it there. Letting go at once drops the card wherever
+    the last reading found it, on a slow machine a column short of the target.
+    """
     expect(target.locator(".cards")).to_have_attribute("data-sortable", "1")
     expect(card.locator("xpath=..")).to_have_attribute("data-sortable", "1")
+    card_id = card.get_attribute("id")
     start = card.locator(".amount").bounding_box()
     end = target.locator(".cards").bounding_box()
     assert start is not None
@@ -39,6 +46,7 @@ def drag(page: Page, card: Locator, target: Locator) -> None:
         x = start["x"] + 20 + (end["x"] + end["width"] / 2 - start["x"] - 20) * fx
         y = start["y"] + 15 + (end["y"] + 30 - start["y"] - 15) * fy
         page.mouse.move(x, y, steps=5)
+    expect(target.locator(f".cards > #{card_id}:not(.sortable-fallback)")).to_have_count(1)
     page.mouse.up()
 
 
