@@ -207,6 +207,9 @@ def measure_latency(server: support.Gunicorn, key: str, leads: int) -> list[floa
 
 
 def _service_claimer(database_url: str, rep_id: int, ready, go, out) -> None:  # type: ignore[no-untyped-def]
+    # Django configured as the app runs in production: with DEBUG on, every claim would
+    # also be formatted into the query log, client work the raw loop does not do.
+    os.environ.update(support.production_env())
     support.django_setup(database_url)
     from handoff.services import handoff_claim_next
     from leadflow.models import User
