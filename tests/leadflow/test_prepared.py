@@ -47,8 +47,6 @@ def test_it_is_logged_and_wrapped_like_any_statement_of_djangos():
 
 def test_it_refuses_to_run_in_a_broken_transaction():
     with transaction.atomic():
-        with pytest.raises(DataError), transaction.atomic():
-            prepared_fetchone("SELECT 1 / %(zero)s::int", {"zero": 0})
-        connection.needs_rollback = True
+        connection.needs_rollback = True  # as after an error caught inside the block
         with pytest.raises(TransactionManagementError):
             prepared_fetchone(SQL, {"a": 1, "b": 1})
